@@ -1,0 +1,208 @@
+//! The HTTP client: signs each request with the caller's key (blinded for servers that
+//! advertise `blind`) and sends it to a community server.
+
+use crate::signing::{signing_path_from_endpoint, Signer};
+use rand::RngCore;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("request failed: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("invalid request path: {0}")]
+    Path(String),
+    #[error("server answered {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("unexpected response body: {0}")]
+    Decode(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A response: status, lower-case headers, raw body.
+#[derive(Clone, Debug)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Parses the body as JSON (whatever the status).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ClientError::Decode(format!("{e}: {}", self.text())))
+    }
+
+    /// Fails unless the status is 2xx.
+    pub fn ok(self) -> Result<Self, ClientError> {
+        if (200..300).contains(&self.status) {
+            Ok(self)
+        } else {
+            Err(ClientError::Status {
+                status: self.status,
+                body: self.text(),
+            })
+        }
+    }
+}
+
+/// Where "now" comes from for request timestamps (tests point it at a test clock).
+pub type TimeSource = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// A connection to one community server as one identity (or anonymously).
+#[derive(Clone)]
+pub struct SogsClient {
+    http: reqwest::Client,
+    base_url: String,
+    server_pk: [u8; 32],
+    signer: Option<Signer>,
+    now: TimeSource,
+}
+
+impl std::fmt::Debug for SogsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SogsClient")
+            .field("base_url", &self.base_url)
+            .field("signer", &self.signer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn system_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl SogsClient {
+    /// An anonymous client for `base_url` (`http://host[:port]`, no trailing slash).
+    pub fn new(base_url: &str, server_pk: [u8; 32]) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            server_pk,
+            signer: None,
+            now: Arc::new(system_now),
+        }
+    }
+
+    pub fn with_signer(mut self, signer: Signer) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    pub fn with_time_source(mut self, now: TimeSource) -> Self {
+        self.now = now;
+        self
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn server_pubkey(&self) -> &[u8; 32] {
+        &self.server_pk
+    }
+
+    pub fn signer(&self) -> Option<&Signer> {
+        self.signer.as_ref()
+    }
+
+    /// The X-SOGS-* headers for a request, if this client has a key.
+    pub fn auth_headers(
+        &self,
+        method: &str,
+        target: &str,
+        body: &[u8],
+    ) -> Result<Vec<(&'static str, String)>, ClientError> {
+        let Some(signer) = &self.signer else {
+            return Ok(Vec::new());
+        };
+        let path =
+            signing_path_from_endpoint(target).map_err(|e| ClientError::Path(e.to_string()))?;
+        let mut nonce = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let h = signer.auth_headers(&self.server_pk, method, &path, body, (self.now)(), nonce);
+        Ok(h.pairs().to_vec())
+    }
+
+    /// Sends one signed request. `target` is the path with optional `?query`, as sent.
+    pub async fn request(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<(&[u8], &str)>,
+        extra_headers: &[(&str, &str)],
+    ) -> Result<ApiResponse, ClientError> {
+        let m = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| ClientError::Other(format!("bad method {method}")))?;
+        let bytes = body.map(|(b, _)| b).unwrap_or_default();
+        let mut req = self.http.request(m, format!("{}{}", self.base_url, target));
+        for (k, v) in self.auth_headers(method, target, bytes)? {
+            req = req.header(k, v);
+        }
+        if let Some((b, content_type)) = body {
+            req = req.header("content-type", content_type).body(b.to_vec());
+        }
+        for (k, v) in extra_headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let body = resp.bytes().await?.to_vec();
+        Ok(ApiResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    pub async fn get(&self, target: &str) -> Result<ApiResponse, ClientError> {
+        self.request("GET", target, None, &[]).await
+    }
+
+    pub async fn delete(&self, target: &str) -> Result<ApiResponse, ClientError> {
+        self.request("DELETE", target, None, &[]).await
+    }
+
+    pub async fn post_json<T: Serialize + ?Sized>(
+        &self,
+        target: &str,
+        body: &T,
+    ) -> Result<ApiResponse, ClientError> {
+        self.send_json("POST", target, body).await
+    }
+
+    pub async fn put_json<T: Serialize + ?Sized>(
+        &self,
+        target: &str,
+        body: &T,
+    ) -> Result<ApiResponse, ClientError> {
+        self.send_json("PUT", target, body).await
+    }
+
+    async fn send_json<T: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        target: &str,
+        body: &T,
+    ) -> Result<ApiResponse, ClientError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Other(e.to_string()))?;
+        self.request(method, target, Some((&bytes, "application/json")), &[])
+            .await
+    }
+}

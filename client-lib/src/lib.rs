@@ -1,0 +1,21 @@
+//! `sogs-client`: everything a program needs to take part in a Session Community (SOGS v3):
+//! identities and recovery phrases, community URLs, blinded ids and signatures, request
+//! signing, message encoding, onion-request encryption and, with the `http` feature, an
+//! HTTP client, a poller and the `sogs-client` command line.
+//!
+//! The crypto and wire-format modules here are the single implementation used by the server
+//! too (`sogs-server` depends on this crate with `default-features = false`).
+
+pub mod blinding;
+pub mod dm;
+pub mod encoding;
+pub mod identity;
+pub mod ids;
+pub mod message;
+pub mod mnemonic;
+pub mod onion;
+pub mod signing;
+pub mod url;
+
+#[cfg(feature = "http")]
+pub mod client;

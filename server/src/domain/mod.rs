@@ -1,0 +1,7 @@
+//! Protocol logic that needs neither HTTP nor SQL: permissions, tokens, and the JSON shapes
+//! of rooms and messages.
+
+pub mod message;
+pub mod perms;
+pub mod room;
+pub mod token;

@@ -1,0 +1,167 @@
+//! The room object (PROTOCOL.md §10.2) and the moderator list merging of DATA-MODEL.md §3.2.
+
+use super::perms::Permissions;
+use crate::db::rooms::RoomRow;
+use crate::db::users::ModeratorRow;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PinnedMessage {
+    pub id: i64,
+    pub pinned_at: f64,
+    pub pinned_by: String,
+}
+
+/// Moderators of a room split by role and visibility, each list sorted by session id.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ModeratorLists {
+    pub moderators: Vec<String>,
+    pub admins: Vec<String>,
+    pub hidden_moderators: Vec<String>,
+    pub hidden_admins: Vec<String>,
+}
+
+impl ModeratorLists {
+    /// Room-level appointments decide visibility when present; admin if either role is admin.
+    pub fn from_rows(rows: Vec<ModeratorRow>) -> Self {
+        let mut out = Self::default();
+        for r in rows {
+            if r.session_id.starts_with("ff") {
+                continue;
+            }
+            let room_mod = r.r_mod.unwrap_or(false);
+            let admin = (r.g_mod && r.g_admin) || (room_mod && r.r_admin.unwrap_or(false));
+            let visible = if room_mod {
+                r.r_visible.unwrap_or(true)
+            } else {
+                r.g_visible
+            };
+            let list = match (admin, visible) {
+                (true, true) => &mut out.admins,
+                (true, false) => &mut out.hidden_admins,
+                (false, true) => &mut out.moderators,
+                (false, false) => &mut out.hidden_moderators,
+            };
+            list.push(r.session_id);
+        }
+        out
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoomInfo {
+    pub token: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub info_updates: i64,
+    pub message_sequence: i64,
+    pub created: f64,
+    pub active_users: i64,
+    pub active_users_cutoff: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pinned_messages: Vec<PinnedMessage>,
+    pub moderators: Vec<String>,
+    pub admins: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_moderators: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_admins: Option<Vec<String>>,
+    pub read: bool,
+    pub write: bool,
+    pub upload: bool,
+    #[serde(flatten)]
+    pub roles: CallerRoles,
+}
+
+/// The caller's role flags and, for moderators, the room defaults.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct CallerRoles {
+    #[serde(skip_serializing_if = "is_false")]
+    pub moderator: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub admin: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub global_moderator: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub global_admin: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_read: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_accessible: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_write: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_upload: Option<bool>,
+}
+
+impl CallerRoles {
+    pub fn new(room: &RoomRow, perms: &Permissions) -> Self {
+        let m = perms.moderator;
+        Self {
+            moderator: perms.moderator,
+            admin: perms.admin,
+            global_moderator: perms.global_moderator,
+            global_admin: perms.global_admin,
+            default_read: m.then_some(room.default_read),
+            default_accessible: m.then_some(room.default_accessible),
+            default_write: m.then_some(room.default_write),
+            default_upload: m.then_some(room.default_upload),
+        }
+    }
+}
+
+pub const ACTIVE_USERS_CUTOFF: i64 = 7 * 86400;
+
+impl RoomInfo {
+    pub fn new(
+        room: RoomRow,
+        mods: ModeratorLists,
+        pinned: Vec<PinnedMessage>,
+        perms: &Permissions,
+    ) -> Self {
+        let non_empty = |v: Vec<String>| (perms.moderator && !v.is_empty()).then_some(v);
+        let roles = CallerRoles::new(&room, perms);
+        Self {
+            token: room.token,
+            name: room.name,
+            description: room.description,
+            info_updates: room.info_updates,
+            message_sequence: room.message_sequence,
+            created: room.created,
+            active_users: room.active_users,
+            active_users_cutoff: ACTIVE_USERS_CUTOFF,
+            image_id: room.image,
+            pinned_messages: pinned,
+            moderators: mods.moderators,
+            admins: mods.admins,
+            hidden_moderators: non_empty(mods.hidden_moderators),
+            hidden_admins: non_empty(mods.hidden_admins),
+            read: perms.read,
+            write: perms.write,
+            upload: perms.upload,
+            roles,
+        }
+    }
+}
+
+/// `GET /room/{token}/pollInfo/{info_updated}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PollInfo {
+    pub token: String,
+    pub active_users: i64,
+    pub read: bool,
+    pub write: bool,
+    pub upload: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<RoomInfo>,
+    #[serde(flatten)]
+    pub roles: CallerRoles,
+}

@@ -1,0 +1,230 @@
+//! Capabilities, `/batch`, `/sequence` and the API documentation.
+
+use super::{dispatch, AuthMode, Ctx};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{split_target, Body, Method, Request, Response, JSON, OCTET};
+use crate::openapi::ApiDoc;
+use serde::{Deserialize, Serialize};
+use sogs_client::encoding::{b64_decode, b64_encode};
+use std::collections::BTreeMap;
+use utoipa::{OpenApi, ToSchema};
+
+/// What this server implements, sorted.
+pub fn capabilities_list(require_blind: bool) -> Vec<&'static str> {
+    let mut caps = vec!["reactions", "sogs"];
+    if require_blind {
+        caps.insert(0, "blind");
+    }
+    caps
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Capabilities {
+    pub capabilities: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Vec<String>>,
+}
+
+/// Server capabilities; `?required=a,b` answers 412 listing the missing ones.
+#[utoipa::path(get, path = "/capabilities", tag = "general",
+    params(("required" = Option<String>, Query, description = "Comma-separated required capabilities")),
+    responses((status = 200, body = Capabilities), (status = 412, body = Capabilities)))]
+pub async fn capabilities(ctx: &Ctx<'_>) -> ApiResult<Response> {
+    let caps = capabilities_list(ctx.st.config.require_blind_keys);
+    let missing: Vec<String> = ctx
+        .req
+        .query_param("required")
+        .map(|r| {
+            r.split(',')
+                .filter(|c| !c.is_empty() && !caps.contains(c))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let status = if missing.is_empty() { 200 } else { 412 };
+    Ok(Response::json(
+        status,
+        &Capabilities {
+            capabilities: caps,
+            missing: (!missing.is_empty()).then_some(missing),
+        },
+    ))
+}
+
+/// One sub-request of `/batch` or `/sequence`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubRequest {
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
+    #[schema(value_type = Option<Object>)]
+    pub json: Option<serde_json::Value>,
+    pub b64: Option<String>,
+    pub bytes: Option<String>,
+}
+
+/// One sub-response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubResponse {
+    pub code: u16,
+    pub headers: BTreeMap<String, String>,
+    /// Parsed JSON for `application/json` responses, base64 otherwise.
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+}
+
+fn sub_request(sub: SubRequest, peer: Option<std::net::IpAddr>) -> ApiResult<Request> {
+    let method = Method::parse(&sub.method)
+        .ok_or_else(|| ApiError::bad_request("Invalid sub-request method"))?;
+    if !sub.path.starts_with('/') {
+        return Err(ApiError::bad_request("Sub-request path must start with /"));
+    }
+    let (path, query) = split_target(&sub.path)
+        .ok_or_else(|| ApiError::bad_request("Sub-request path is not valid UTF-8"))?;
+    let bodies = [sub.json.is_some(), sub.b64.is_some(), sub.bytes.is_some()];
+    let given = bodies.iter().filter(|b| **b).count();
+    let (body, content_type) = match method {
+        Method::Get | Method::Delete if given > 0 => {
+            return Err(ApiError::bad_request(
+                "GET/DELETE sub-requests take no body",
+            ))
+        }
+        Method::Get | Method::Delete => (Vec::new(), None),
+        _ if given != 1 => {
+            return Err(ApiError::bad_request(
+                "POST/PUT sub-requests need exactly one of json, b64, bytes",
+            ))
+        }
+        _ => match (sub.json, sub.b64, sub.bytes) {
+            (Some(j), _, _) => (
+                serde_json::to_vec(&j).map_err(|e| ApiError::Internal(e.into()))?,
+                Some(JSON),
+            ),
+            (_, Some(b), _) => (
+                b64_decode(&b).ok_or_else(|| ApiError::bad_request("Invalid b64 body"))?,
+                Some(OCTET),
+            ),
+            (_, _, Some(s)) => (s.into_bytes(), Some(OCTET)),
+            _ => return Err(ApiError::bad_request("Missing sub-request body")),
+        },
+    };
+    let mut headers: Vec<(String, String)> = sub
+        .headers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    if let Some(ct) = content_type {
+        if !headers.iter().any(|(k, _)| k == "content-type") {
+            headers.push(("content-type".into(), ct.into()));
+        }
+    }
+    Ok(Request {
+        method,
+        path,
+        query,
+        headers,
+        body: Body::Memory(body.into()),
+        body_hash: None,
+        peer,
+    })
+}
+
+/// Turns a response into a batch element (also used for onion replies).
+pub async fn sub_response(resp: Response) -> ApiResult<SubResponse> {
+    let (code, headers, body) = resp
+        .into_bytes()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let headers: BTreeMap<String, String> = headers
+        .into_iter()
+        .filter(|(k, _)| k != "content-length")
+        .collect();
+    let is_json = headers.get("content-type").map(String::as_str) == Some(JSON);
+    let body = match is_json {
+        true => serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        false => serde_json::Value::String(b64_encode(&body)),
+    };
+    Ok(SubResponse {
+        code,
+        headers,
+        body,
+    })
+}
+
+/// Run several requests as the same caller. `/sequence` stops after the first non-2xx.
+#[utoipa::path(post, path = "/batch", tag = "general", request_body = [SubRequest],
+    responses((status = 200, body = [SubResponse]), (status = 400, description = "Invalid sub-request")))]
+pub async fn batch(ctx: &Ctx<'_>, stop_on_error: bool) -> ApiResult<Response> {
+    let subs: Vec<SubRequest> = ctx.json()?;
+    let reqs = subs
+        .into_iter()
+        .map(|s| sub_request(s, ctx.req.peer))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(reqs.len());
+    for req in reqs {
+        let resp = dispatch(ctx.st, req, AuthMode::Inherited(ctx.user.clone())).await;
+        let sub = sub_response(resp).await?;
+        let failed = !(200..300).contains(&sub.code);
+        out.push(sub);
+        if stop_on_error && failed {
+            break;
+        }
+    }
+    Ok(Response::json(200, &out))
+}
+
+/// Same as `/batch`, but stops after the first response outside 200–299.
+#[utoipa::path(post, path = "/sequence", tag = "general", request_body = [SubRequest],
+    responses((status = 200, body = [SubResponse])))]
+pub async fn sequence_doc() {}
+
+/// The OpenAPI document of this API.
+#[utoipa::path(get, path = "/openapi.json", tag = "general",
+    responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub fn openapi_json() -> ApiResult<Response> {
+    let doc = ApiDoc::openapi()
+        .to_pretty_json()
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Response::new(200, JSON, doc))
+}
+
+/// A self-contained HTML page listing every endpoint (no external assets).
+#[utoipa::path(get, path = "/docs", tag = "general",
+    responses((status = 200, description = "HTML API reference")))]
+pub fn docs() -> ApiResult<Response> {
+    let doc = ApiDoc::openapi();
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut html = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>SOGS API</title>\
+         <style>body{font-family:sans-serif;max-width:60em;margin:2em auto}code{background:#eee;padding:0 .3em}\
+         td{padding:.3em .6em;vertical-align:top}</style></head><body><h1>Session Community server API</h1>\
+         <p>Machine-readable document: <a href=\"/openapi.json\">/openapi.json</a></p><table>",
+    );
+    for (path, item) in doc.paths.paths.iter() {
+        let ops = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+        ];
+        for (m, op) in ops {
+            if let Some(op) = op {
+                let summary = op.summary.as_deref().unwrap_or("");
+                html.push_str(&format!(
+                    "<tr><td><b>{m}</b></td><td><code>{}</code></td><td>{}</td></tr>",
+                    esc(path),
+                    esc(summary)
+                ));
+            }
+        }
+    }
+    html.push_str("</table></body></html>");
+    Ok(Response::new(200, "text/html; charset=utf-8", html))
+}

@@ -1,0 +1,324 @@
+//! Messages: polling, retrieval, posting, editing and deleting.
+
+use super::{Ctx, Need};
+use crate::db::messages::{MessageRow, NewMessage, Viewer};
+use crate::domain::message::{group_reactions, Message};
+use crate::domain::perms::Permissions;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Response;
+use crate::limits::{Action, DEFAULT_POST_LIMIT};
+use serde::Deserialize;
+use sogs_client::blinding::verify_message_signature;
+use sogs_client::encoding::b64_decode;
+use sogs_client::ids::SessionId;
+use utoipa::ToSchema;
+
+const LIMIT_DEFAULT: i64 = 100;
+const LIMIT_MAX: i64 = 256;
+const REACTORS_DEFAULT: i64 = 4;
+const REACTORS_MAX: i64 = 20;
+
+fn viewer(ctx: &Ctx<'_>, perms: &Permissions) -> Viewer {
+    Viewer {
+        user: ctx.viewer_id(),
+        moderator: perms.moderator,
+    }
+}
+
+fn limit(ctx: &Ctx<'_>) -> ApiResult<i64> {
+    Ok(ctx
+        .int_query("limit")?
+        .unwrap_or(LIMIT_DEFAULT)
+        .clamp(1, LIMIT_MAX))
+}
+
+fn reactors(ctx: &Ctx<'_>) -> ApiResult<usize> {
+    let n = ctx
+        .int_query("reactors")?
+        .unwrap_or(REACTORS_DEFAULT)
+        .clamp(0, REACTORS_MAX);
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Turns rows into message objects with their reactions. With `since = Some(S)` (a `t=r`
+/// poll), rows whose only change after S is a reaction become reaction-only updates.
+async fn render(
+    ctx: &Ctx<'_>,
+    rows: Vec<MessageRow>,
+    reactors: usize,
+    reaction_updates_since: Option<i64>,
+) -> ApiResult<Vec<Message>> {
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| !r.is_deleted())
+        .map(|r| r.id)
+        .collect();
+    let mut reactions = group_reactions(
+        ctx.st.db.reactors_of(&ids).await?,
+        ctx.viewer_id(),
+        reactors,
+    );
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let r = reactions.remove(&row.id);
+            match reaction_updates_since {
+                Some(s) if s > 0 && row.seqno_reactions > s && s >= row.seqno_data => {
+                    Message::reactions_only(&row, r)
+                }
+                _ => Message::full(row, r),
+            }
+        })
+        .collect())
+}
+
+/// Whether a viewer may see a (non-filtered) message under the whisper rules.
+fn can_see(row: &MessageRow, ctx: &Ctx<'_>, perms: &Permissions) -> bool {
+    if row.filtered {
+        return false;
+    }
+    if !row.is_whisper() {
+        return true;
+    }
+    let me = ctx.user.as_ref();
+    let to_me = me.is_some_and(|u| row.whisper_to.as_deref() == Some(u.session_id.as_str()));
+    to_me || (perms.moderator && (row.whisper_mods || me.is_some_and(|u| u.id == row.author)))
+}
+
+/// Poll for message updates after a sequence number, oldest first.
+#[utoipa::path(get, path = "/room/{token}/messages/since/{seqno}", tag = "messages",
+    params(("token" = String, Path), ("seqno" = i64, Path),
+        ("limit" = Option<i64>, Query, description = "1–256, default 100"),
+        ("t" = Option<String>, Query, description = "`r` includes reaction-only updates"),
+        ("reactors" = Option<i64>, Query, description = "0–20, default 4")),
+    responses((status = 200, body = [Message]), (status = 403, description = "No read permission")))]
+pub async fn since(ctx: &Ctx<'_>, token: &str, seqno: i64) -> ApiResult<Response> {
+    let (room, perms) = ctx.room(token, Need::Read).await?;
+    ctx.touch_room(&room).await?;
+    let with_r = ctx.req.query_param("t").is_some_and(|t| t.contains('r'));
+    let (limit, reactors) = (limit(ctx)?, reactors(ctx)?);
+    let rows = ctx
+        .st
+        .db
+        .messages_since(room.id, seqno, with_r, viewer(ctx, &perms), limit)
+        .await?;
+    let msgs = render(ctx, rows, reactors, with_r.then_some(seqno)).await?;
+    Ok(Response::json(200, &msgs))
+}
+
+/// The newest messages, newest first.
+#[utoipa::path(get, path = "/room/{token}/messages/recent", tag = "messages",
+    params(("token" = String, Path), ("limit" = Option<i64>, Query), ("reactors" = Option<i64>, Query)),
+    responses((status = 200, body = [Message])))]
+pub async fn recent(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
+    list_before(ctx, token, None).await
+}
+
+/// Messages older than a message id, newest first.
+#[utoipa::path(get, path = "/room/{token}/messages/before/{id}", tag = "messages",
+    params(("token" = String, Path), ("id" = i64, Path), ("limit" = Option<i64>, Query), ("reactors" = Option<i64>, Query)),
+    responses((status = 200, body = [Message])))]
+pub async fn before(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
+    list_before(ctx, token, Some(id)).await
+}
+
+async fn list_before(ctx: &Ctx<'_>, token: &str, before: Option<i64>) -> ApiResult<Response> {
+    let (room, perms) = ctx.room(token, Need::Read).await?;
+    ctx.touch_room(&room).await?;
+    let (limit, reactors) = (limit(ctx)?, reactors(ctx)?);
+    let rows = ctx
+        .st
+        .db
+        .messages_recent(room.id, before, viewer(ctx, &perms), limit)
+        .await?;
+    Ok(Response::json(
+        200,
+        &render(ctx, rows, reactors, None).await?,
+    ))
+}
+
+/// One message.
+#[utoipa::path(get, path = "/room/{token}/message/{id}", tag = "messages",
+    params(("token" = String, Path), ("id" = i64, Path), ("reactors" = Option<i64>, Query)),
+    responses((status = 200, body = Message), (status = 404, description = "Missing, deleted or not visible")))]
+pub async fn get_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
+    let (room, perms) = ctx.room(token, Need::Read).await?;
+    ctx.touch_room(&room).await?;
+    let row = ctx
+        .st
+        .db
+        .message_by_id(id)
+        .await?
+        .filter(|m| m.room == room.id && !m.is_deleted() && can_see(m, ctx, &perms))
+        .ok_or(ApiError::NotFound)?;
+    let mut msgs = render(ctx, vec![row], reactors(ctx)?, None).await?;
+    let msg = msgs.pop().ok_or(ApiError::NotFound)?;
+    Ok(Response::json(200, &msg))
+}
+
+/// Body of a post or an edit.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PostBody {
+    /// Base64 of the padded Session protobuf.
+    pub data: Option<String>,
+    /// Base64 of the 64-byte signature of `data`.
+    pub signature: Option<String>,
+    pub whisper_to: Option<String>,
+    pub whisper_mods: Option<bool>,
+    /// Upload ids to attach, as numbers or decimal strings.
+    #[schema(value_type = Option<Vec<i64>>)]
+    pub files: Option<Vec<serde_json::Value>>,
+}
+
+impl PostBody {
+    /// The decoded data and signature, verified against the author's id.
+    fn content(&self, author: &str) -> ApiResult<(Vec<u8>, [u8; 64])> {
+        let data = self
+            .data
+            .as_deref()
+            .and_then(b64_decode)
+            .ok_or_else(|| ApiError::bad_request("'data' must be base64"))?;
+        let signature: [u8; 64] = self
+            .signature
+            .as_deref()
+            .and_then(b64_decode)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| ApiError::bad_request("'signature' must be 64 bytes of base64"))?;
+        let author = SessionId::parse(author)
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored user id is not an id")))?;
+        if !verify_message_signature(&author, &data, &signature) {
+            return Err(ApiError::bad_request(
+                "message signature verification failed",
+            ));
+        }
+        Ok((data, signature))
+    }
+
+    /// The attachment ids: numbers or decimal strings.
+    pub fn file_ids(&self) -> ApiResult<Vec<i64>> {
+        self.files
+            .iter()
+            .flatten()
+            .map(|v| match v {
+                serde_json::Value::Number(n) => n.as_i64(),
+                serde_json::Value::String(s) => s.parse().ok(),
+                _ => None,
+            })
+            .map(|id| id.ok_or_else(|| ApiError::bad_request("'files' must be a list of ids")))
+            .collect()
+    }
+}
+
+/// Post a message. Returns the stored message object.
+#[utoipa::path(post, path = "/room/{token}/message", tag = "messages",
+    params(("token" = String, Path)), request_body = PostBody,
+    responses((status = 201, body = Message), (status = 400, description = "Bad data or signature"),
+        (status = 403, description = "No write permission"), (status = 429, description = "Rate limited")))]
+pub async fn post_message(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
+    let user = ctx.require_user()?;
+    let (room, perms) = ctx.room(token, Need::Write).await?;
+    let body: PostBody = ctx.json()?;
+    let (data, signature) = body.content(&user.session_id)?;
+    let whisper_mods = body.whisper_mods.unwrap_or(false);
+    let whisper_to = match body.whisper_to.as_deref() {
+        None => None,
+        Some(target) => {
+            let id = SessionId::parse(target)
+                .map_err(|_| ApiError::bad_request("'whisper_to' is not a session id"))?;
+            Some(id)
+        }
+    };
+    if (whisper_mods || whisper_to.is_some()) && !perms.moderator {
+        return Err(ApiError::forbidden("Only moderators may send whispers"));
+    }
+    let _files = body.file_ids()?;
+    if !perms.admin {
+        let (count, per) = match (room.rate_limit_posts, room.rate_limit_interval) {
+            (Some(n), Some(secs)) => (u32::try_from(n).unwrap_or(0), secs),
+            _ => DEFAULT_POST_LIMIT,
+        };
+        ctx.st
+            .limiters
+            .check(Action::Post(room.id), user.id, count, per)
+            .map_err(|retry_after_secs| ApiError::RateLimited {
+                retry_after_secs,
+                reason: "Rate limited".into(),
+            })?;
+    }
+    let now = ctx.st.now();
+    let whisper_to = match whisper_to {
+        Some(id) => Some(
+            ctx.st
+                .db
+                .ensure_user(&id.to_string(), now, false, None)
+                .await?
+                .id,
+        ),
+        None => None,
+    };
+    let row = ctx
+        .st
+        .db
+        .insert_message(&NewMessage {
+            room: room.id,
+            author: user.id,
+            data: &data,
+            signature: &signature,
+            whisper_to,
+            whisper_mods,
+            filtered: false,
+            now,
+        })
+        .await?;
+    Ok(Response::json(201, &Message::full(row, None)))
+}
+
+/// Edit your own message.
+#[utoipa::path(put, path = "/room/{token}/message/{id}", tag = "messages",
+    params(("token" = String, Path), ("id" = i64, Path)), request_body = PostBody,
+    responses((status = 200, description = "`{}`"), (status = 403, description = "Not the author or no write permission"),
+        (status = 404, description = "No such message")))]
+pub async fn edit_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
+    let user = ctx.require_user()?;
+    let (room, _) = ctx.room(token, Need::Write).await?;
+    let body: PostBody = ctx.json()?;
+    let msg = ctx
+        .st
+        .db
+        .message_by_id(id)
+        .await?
+        .filter(|m| m.room == room.id && !m.is_deleted())
+        .ok_or(ApiError::NotFound)?;
+    if msg.author != user.id {
+        return Err(ApiError::forbidden("Only the author may edit a message"));
+    }
+    let (data, signature) = body.content(&user.session_id)?;
+    let _files = body.file_ids()?;
+    ctx.st
+        .db
+        .edit_message(&msg, &data, &signature, ctx.st.now())
+        .await?;
+    Ok(Response::json(200, &serde_json::json!({})))
+}
+
+/// Delete a message: your own, or anyone's as a moderator.
+#[utoipa::path(delete, path = "/room/{token}/message/{id}", tag = "messages",
+    params(("token" = String, Path), ("id" = i64, Path)),
+    responses((status = 200, description = "`{}`"), (status = 403, description = "Not allowed"),
+        (status = 404, description = "No such message")))]
+pub async fn delete_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
+    let user = ctx.require_user()?;
+    let (room, perms) = ctx.room(token, Need::Write).await?;
+    let msg = ctx
+        .st
+        .db
+        .message_by_id(id)
+        .await?
+        .filter(|m| m.room == room.id && !m.is_deleted())
+        .ok_or(ApiError::NotFound)?;
+    if msg.author != user.id && !perms.moderator {
+        return Err(ApiError::forbidden("You may only delete your own messages"));
+    }
+    ctx.st.db.delete_messages(&[msg.id], ctx.st.now()).await?;
+    Ok(Response::json(200, &serde_json::json!({})))
+}

@@ -1,0 +1,271 @@
+//! The only route table. Every request — direct HTTP, a `/batch` or `/sequence` sub-request,
+//! or a decrypted onion request — is matched here and answered by one handler.
+
+use crate::auth;
+use crate::db::rooms::RoomRow;
+use crate::db::users::UserRow;
+use crate::domain::perms::Permissions;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Body, Method, Request, Response};
+use crate::state::AppState;
+use futures_util::future::BoxFuture;
+use serde::de::DeserializeOwned;
+
+pub mod general;
+pub mod messages;
+pub mod rooms;
+
+/// Every endpoint, with its path parameters already parsed.
+#[derive(Debug, PartialEq)]
+pub enum Route<'a> {
+    Capabilities,
+    Batch,
+    Sequence,
+    OpenApi,
+    Docs,
+    Rooms,
+    Room(&'a str),
+    PollInfo(&'a str, i64),
+    MessagesRecent(&'a str),
+    MessagesSince(&'a str, i64),
+    MessagesBefore(&'a str, i64),
+    GetMessage(&'a str, i64),
+    PostMessage(&'a str),
+    EditMessage(&'a str, i64),
+    DeleteMessage(&'a str, i64),
+}
+
+/// `{id}`-style parameters: non-negative decimal integers; anything else does not match.
+fn int(s: &str) -> Option<i64> {
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+fn token(s: &str) -> Option<&str> {
+    crate::domain::token::RoomToken::is_valid(s).then_some(s)
+}
+
+impl<'a> Route<'a> {
+    pub fn parse(method: Method, path: &'a str) -> Option<Self> {
+        use Method::*;
+        let rest = path.strip_prefix('/')?;
+        let segs: Vec<&str> = rest.split('/').collect();
+        Some(match (method, segs.as_slice()) {
+            (Get, ["capabilities"]) => Self::Capabilities,
+            (Post, ["batch"]) => Self::Batch,
+            (Post, ["sequence"]) => Self::Sequence,
+            (Get, ["openapi.json"]) => Self::OpenApi,
+            (Get, ["docs"]) => Self::Docs,
+            (Get, ["rooms"]) => Self::Rooms,
+            (Get, ["room", t]) => Self::Room(token(t)?),
+            (Get, ["room", t, "pollInfo", n]) => Self::PollInfo(token(t)?, int(n)?),
+            (Get, ["room", t, "messages", "recent"]) => Self::MessagesRecent(token(t)?),
+            (Get, ["room", t, "messages", "since", n]) => Self::MessagesSince(token(t)?, int(n)?),
+            (Get, ["room", t, "messages", "before", n]) => Self::MessagesBefore(token(t)?, int(n)?),
+            (Get, ["room", t, "message", n]) => Self::GetMessage(token(t)?, int(n)?),
+            (Post, ["room", t, "message"]) => Self::PostMessage(token(t)?),
+            (Put, ["room", t, "message", n]) => Self::EditMessage(token(t)?, int(n)?),
+            (Delete, ["room", t, "message", n]) => Self::DeleteMessage(token(t)?, int(n)?),
+            _ => return None,
+        })
+    }
+}
+
+/// The largest body a request to `path` may carry (uploads have their own limit).
+pub fn body_limit(config: &crate::config::Config, method: Method, path: &str) -> u64 {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method, segs.as_slice()) {
+        (Method::Post, ["room", _, "file"]) => config.upload_max_bytes,
+        _ => config.max_request_bytes as u64,
+    }
+}
+
+/// Where the caller's identity comes from.
+#[derive(Clone, Debug)]
+pub enum AuthMode {
+    /// Verify the request's own X-SOGS-* headers.
+    Headers,
+    /// A batch sub-request: use the outer request's caller, ignore inner headers.
+    Inherited(Option<UserRow>),
+}
+
+/// Answers one request. Never fails: errors become their responses here.
+pub fn dispatch(st: &AppState, req: Request, auth: AuthMode) -> BoxFuture<'_, Response> {
+    Box::pin(async move {
+        match handle(st, req, auth).await {
+            Ok(resp) => resp,
+            Err(e) => e.into_response(),
+        }
+    })
+}
+
+async fn handle(st: &AppState, req: Request, auth: AuthMode) -> ApiResult<Response> {
+    let user = match auth {
+        AuthMode::Headers => auth::authenticate(st, &req).await?,
+        AuthMode::Inherited(user) => user,
+    };
+    let path = req.path.clone();
+    let route = Route::parse(req.method, &path).ok_or(ApiError::NotFound)?;
+    let ctx = Ctx { st, req, user };
+    use Route::*;
+    match route {
+        Capabilities => general::capabilities(&ctx).await,
+        Batch => general::batch(&ctx, false).await,
+        Sequence => general::batch(&ctx, true).await,
+        OpenApi => general::openapi_json(),
+        Docs => general::docs(),
+        Rooms => rooms::list_rooms(&ctx).await,
+        Room(t) => rooms::get_room(&ctx, t).await,
+        PollInfo(t, n) => rooms::poll_info(&ctx, t, n).await,
+        MessagesRecent(t) => messages::recent(&ctx, t).await,
+        MessagesSince(t, n) => messages::since(&ctx, t, n).await,
+        MessagesBefore(t, n) => messages::before(&ctx, t, n).await,
+        GetMessage(t, n) => messages::get_message(&ctx, t, n).await,
+        PostMessage(t) => messages::post_message(&ctx, t).await,
+        EditMessage(t, n) => messages::edit_message(&ctx, t, n).await,
+        DeleteMessage(t, n) => messages::delete_message(&ctx, t, n).await,
+    }
+}
+
+/// What a handler gets: the state, the request and the authenticated caller.
+pub struct Ctx<'a> {
+    pub st: &'a AppState,
+    pub req: Request,
+    pub user: Option<UserRow>,
+}
+
+/// A room permission a handler requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Room visible (read or accessible); otherwise 404, like a missing room.
+    Accessible,
+    Read,
+    Write,
+    Upload,
+    Moderator,
+    Admin,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn require_user(&self) -> ApiResult<&UserRow> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| ApiError::unauthorized("X-SOGS-* request authentication required"))
+    }
+
+    /// The caller's blinded user; DM retrieval requires one.
+    pub fn require_blinded(&self) -> ApiResult<&UserRow> {
+        let user = self.require_user()?;
+        if user.session_id.starts_with("15") || user.session_id.starts_with("25") {
+            Ok(user)
+        } else {
+            Err(ApiError::unauthorized(
+                "This endpoint requires blinded pubkeys be used",
+            ))
+        }
+    }
+
+    pub fn viewer_id(&self) -> Option<i64> {
+        self.user.as_ref().map(|u| u.id)
+    }
+
+    pub async fn perms(&self, room: &RoomRow) -> ApiResult<Permissions> {
+        let ovr = match &self.user {
+            Some(u) => self.st.db.override_row(room.id, u.id).await?,
+            None => None,
+        };
+        Ok(Permissions::compute(room, self.user.as_ref(), ovr.as_ref()))
+    }
+
+    /// Looks up a room (case-insensitively) and checks the caller may do `need` in it.
+    pub async fn room(&self, token: &str, need: Need) -> ApiResult<(RoomRow, Permissions)> {
+        let room = self
+            .st
+            .db
+            .room_by_token(token)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let perms = self.perms(&room).await?;
+        let denied = |what: &str| {
+            Err(ApiError::forbidden(format!(
+                "This endpoint requires room message '{what}' permission"
+            )))
+        };
+        match need {
+            Need::Accessible if !perms.can_see_room() => return Err(ApiError::NotFound),
+            Need::Read if !perms.read => return denied("read"),
+            Need::Write if !perms.write => return denied("write"),
+            Need::Upload if !perms.upload => return denied("upload"),
+            Need::Moderator | Need::Admin => {
+                self.require_user()?;
+                let (ok, what) = match need {
+                    Need::Admin => (perms.admin, "admin"),
+                    _ => (perms.moderator, "moderator"),
+                };
+                if !ok {
+                    return Err(ApiError::forbidden(format!(
+                        "This endpoint requires {what} room permissions"
+                    )));
+                }
+            }
+            _ => {}
+        }
+        Ok((room, perms))
+    }
+
+    /// Parses the body as JSON (whatever the declared content type).
+    pub fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        let Body::Memory(bytes) = &self.req.body else {
+            return Err(ApiError::PayloadTooLarge);
+        };
+        serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+    }
+
+    /// An integer query parameter; present but not an integer → 400.
+    pub fn int_query(&self, name: &str) -> ApiResult<Option<i64>> {
+        match self.req.query_param(name) {
+            None => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| {
+                ApiError::bad_request(format!("Invalid query parameter '{name}': not an integer"))
+            }),
+        }
+    }
+
+    /// Records room activity for an authenticated caller.
+    pub async fn touch_room(&self, room: &RoomRow) -> ApiResult<()> {
+        if let Some(u) = &self.user {
+            self.st
+                .db
+                .touch_room_user(room.id, u.id, self.st.now())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_table_parses_parameters() {
+        assert_eq!(
+            Route::parse(Method::Get, "/room/abc/messages/since/12"),
+            Some(Route::MessagesSince("abc", 12))
+        );
+        assert_eq!(Route::parse(Method::Get, "/room/abc/message/-1"), None);
+        assert_eq!(Route::parse(Method::Get, "/room/abc/message/1x"), None);
+        assert_eq!(Route::parse(Method::Get, "/room/a b/message/1"), None);
+        assert_eq!(Route::parse(Method::Post, "/rooms"), None);
+        assert_eq!(Route::parse(Method::Get, "rooms"), None);
+        assert_eq!(
+            Route::parse(
+                Method::Get,
+                "/room/x/messages/since/99999999999999999999999"
+            ),
+            None
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! The actix-web edge: turns HTTP into [`Request`]s for the route table and [`Response`]s
+//! back into HTTP. Bodies are read as a stream with a size limit; large ones are spooled to
+//! a temporary file while their hash is computed, so nothing big is held in memory.
+
+use crate::error::ApiError;
+use crate::http::{split_target, Body, Method, Request, Response, ResponseBody};
+use crate::routes::{self, AuthMode};
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use sogs_client::signing::BodyHasher;
+use std::io::Write;
+use std::sync::Arc;
+
+/// Bodies up to this size stay in memory; larger ones go to a temporary file.
+const SPOOL_THRESHOLD: usize = 256 * 1024;
+
+/// The catch-all actix handler.
+pub async fn entry(
+    st: web::Data<Arc<AppState>>,
+    http: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let resp = match to_request(&st, &http, payload).await {
+        Ok(req) => routes::dispatch(&st, req, AuthMode::Headers).await,
+        Err(e) => e.into_response(),
+    };
+    to_http(resp).await
+}
+
+async fn to_request(
+    st: &AppState,
+    http: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<Request, ApiError> {
+    let method = Method::parse(http.method().as_str())
+        .ok_or_else(|| ApiError::bad_request("Unsupported method"))?;
+    let (path, _) = split_target(http.uri().path())
+        .ok_or_else(|| ApiError::bad_request("Invalid percent-encoding in path"))?;
+    let query = Some(http.query_string())
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
+    let mut headers = Vec::new();
+    for (name, value) in http.headers() {
+        let name = name.as_str().to_ascii_lowercase();
+        match value.to_str() {
+            Ok(v) => headers.push((name, v.to_owned())),
+            Err(_) if name.starts_with("x-sogs-") => {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid authentication: {name} is not valid ASCII"
+                )))
+            }
+            Err(_) => {}
+        }
+    }
+    let limit = routes::body_limit(&st.config, method, &path);
+    let declared = http
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+
+    let mut hasher = BodyHasher::new();
+    let mut mem: Vec<u8> = Vec::new();
+    let mut spool: Option<tempfile::NamedTempFile> = None;
+    let mut len: u64 = 0;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Bad request body: {e}")))?;
+        len += chunk.len() as u64;
+        if len > limit {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        hasher.update(&chunk);
+        match spool.as_mut() {
+            Some(f) => f
+                .write_all(&chunk)
+                .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("spooling body")))?,
+            None => {
+                mem.extend_from_slice(&chunk);
+                if mem.len() > SPOOL_THRESHOLD {
+                    let dir = st.config.data_dir.join("tmp");
+                    let mut f = std::fs::create_dir_all(&dir)
+                        .and_then(|_| tempfile::NamedTempFile::new_in(&dir))
+                        .map_err(|e| {
+                            ApiError::Internal(anyhow::Error::new(e).context("spool file"))
+                        })?;
+                    f.write_all(&mem).map_err(|e| {
+                        ApiError::Internal(anyhow::Error::new(e).context("spooling body"))
+                    })?;
+                    mem = Vec::new();
+                    spool = Some(f);
+                }
+            }
+        }
+    }
+    let body = match spool {
+        Some(f) => Body::File {
+            path: f.into_temp_path(),
+            len,
+        },
+        None => Body::Memory(mem.into()),
+    };
+    Ok(Request {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        body_hash: hasher.finalize(),
+        peer: http.peer_addr().map(|a| a.ip()),
+    })
+}
+
+async fn to_http(resp: Response) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(resp.status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    for (k, v) in &resp.headers {
+        builder.insert_header((k.as_str(), v.as_str()));
+    }
+    match resp.body {
+        ResponseBody::Bytes(b) => builder.body(b),
+        ResponseBody::File { path, len } => match tokio::fs::File::open(&path).await {
+            Ok(f) => {
+                builder.no_chunking(len);
+                builder.streaming(tokio_util::io::ReaderStream::new(f))
+            }
+            Err(e) => {
+                let err = ApiError::Internal(anyhow::Error::new(e).context("opening stored file"));
+                Box::pin(to_http(err.into_response())).await
+            }
+        },
+    }
+}

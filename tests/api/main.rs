@@ -1,0 +1,5 @@
+//! End-to-end API tests: the real server over HTTP, driven by `sogs-client`, on SQLite and
+//! PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod core;

@@ -1,0 +1,4 @@
+//! Database layer tests: every `Db` method on both engines, each test in a fresh database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod layer;
