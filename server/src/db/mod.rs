@@ -9,6 +9,7 @@ use sqlx::{PgPool, SqlitePool};
 use std::time::Duration;
 
 pub mod messages;
+pub mod moderation;
 pub mod nonces;
 pub mod rooms;
 pub mod users;
