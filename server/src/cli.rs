@@ -4,9 +4,13 @@
 use crate::admin::{self, list_moderators, parse_permissions, permission_letters};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::db::moderation::ModLogEntry;
+use crate::db::rooms::RoomUpdate;
 use crate::db::Db;
+use crate::domain::filter::{FilterMode, RoomFilters};
+use crate::domain::moderation::PermissionChange;
 use crate::keys::ServerKeys;
-use anyhow::{anyhow, bail};
+use anyhow::{anyhow, bail, Context};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,7 +39,152 @@ pub enum Command {
     /// Manage moderators and admins.
     #[command(subcommand)]
     Moderator(ModCmd),
+    /// Ban users from rooms or server-wide; `sogs ban list` lists current bans.
+    Ban(BanArgs),
+    /// Lift bans.
+    Unban {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+        #[command(flatten)]
+        scope: Scope,
+    },
+    /// Per-user room permissions.
+    #[command(subcommand)]
+    Permission(PermissionCmd),
+    /// Show the moderation log, newest first.
+    Modlog {
+        #[arg(long)]
+        room: Option<String>,
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
+
+/// `sogs ban ID... (--room TOKEN... | --global) [--duration SECONDS]` or `sogs ban list`.
+/// A 66-hex id can never be the word `list`, so the two forms cannot be confused.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct BanArgs {
+    #[command(subcommand)]
+    pub list: Option<BanSub>,
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Lift the ban by itself after this many seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<f64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BanSub {
+    /// List current bans (global bans are always listed).
+    List {
+        #[arg(long)]
+        room: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermissionCmd {
+    /// Set (y), deny (n) or clear (default) a user's permissions in a room.
+    Set {
+        #[arg(value_name = "ID")]
+        id: String,
+        #[arg(long, value_name = "TOKEN")]
+        room: String,
+        #[arg(long, value_name = "y|n|default", value_parser = parse_flag)]
+        read: Option<Flag>,
+        #[arg(long, value_name = "y|n|default", value_parser = parse_flag)]
+        write: Option<Flag>,
+        #[arg(long, value_name = "y|n|default", value_parser = parse_flag)]
+        upload: Option<Flag>,
+        #[arg(long, value_name = "y|n|default", value_parser = parse_flag)]
+        accessible: Option<Flag>,
+        /// Undo the read/write/upload changes by themselves after this many seconds.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+        duration: Option<f64>,
+    },
+}
+
+/// A permission flag on the command line: `y`, `n` or `default` (clear the override).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flag(pub Option<bool>);
+
+fn parse_flag(s: &str) -> Result<Flag, String> {
+    match s {
+        "y" => Ok(Flag(Some(true))),
+        "n" => Ok(Flag(Some(false))),
+        "default" => Ok(Flag(None)),
+        _ => Err("use y, n or default".into()),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v < 1e9)
+        .ok_or_else(|| "expected a number of seconds, 0 < SECONDS < 1000000000".into())
+}
+
+/// `--rate-limit N/SECONDS | off | default`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RateLimitArg {
+    /// No limit in this room.
+    Off,
+    /// Back to the server default (5 posts per 16 s).
+    Default,
+    Limit(u32, f64),
+}
+
+fn parse_rate_limit(s: &str) -> Result<RateLimitArg, String> {
+    match s {
+        "off" => return Ok(RateLimitArg::Off),
+        "default" => return Ok(RateLimitArg::Default),
+        _ => {}
+    }
+    let err = || "expected N/SECONDS (e.g. 5/16), `off` or `default`".to_owned();
+    let (n, secs) = s.split_once('/').ok_or_else(err)?;
+    let n: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(err)?;
+    let secs: f64 = secs
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && *v > 0.0)
+        .ok_or_else(err)?;
+    Ok(RateLimitArg::Limit(n, secs))
+}
+
+/// `--filter-mods y|n`.
+fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s {
+        "y" => Ok(true),
+        "n" => Ok(false),
+        _ => Err("use y or n".into()),
+    }
+}
+
+/// `--probation SECONDS|off` (`None` = off).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probation(pub Option<u64>);
+
+fn parse_probation(s: &str) -> Result<Probation, String> {
+    if s == "off" {
+        return Ok(Probation(None));
+    }
+    s.parse::<u64>()
+        .map(|n| Probation((n > 0).then_some(n)))
+        .map_err(|_| "expected a number of seconds or `off`".into())
+}
+
+/// A command that was well formed for clap but asks for something impossible (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
 
 #[derive(Debug, Subcommand)]
 pub enum RoomCmd {
@@ -57,6 +206,59 @@ pub enum RoomCmd {
     },
     /// Delete a room and everything in it.
     Delete { token: String },
+    /// Change a room's name, description, default permissions or post rate limit.
+    Update {
+        token: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// New description; an empty string removes it.
+        #[arg(long)]
+        description: Option<String>,
+        /// Default permissions: r=read, w=write, u=upload, a=accessible.
+        #[arg(long)]
+        permissions: Option<String>,
+        /// Posts per user: N/SECONDS, `off`, or `default` (5/16).
+        #[arg(long, value_name = "N/SECONDS|off", value_parser = parse_rate_limit)]
+        rate_limit: Option<RateLimitArg>,
+    },
+    /// Show or change a room's word filter, alphabet filter and new-user probation.
+    Filter(FilterArgs),
+}
+
+/// `sogs room filter TOKEN [...]`: with no change options, prints the settings.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    pub token: String,
+    /// Add a filtered word or phrase (`*` at either end matches longer words).
+    #[arg(long, value_name = "WORD")]
+    pub add_word: Vec<String>,
+    /// Remove a filtered word or phrase.
+    #[arg(long, value_name = "WORD")]
+    pub remove_word: Vec<String>,
+    /// Add every line of FILE (blank lines and lines starting with # are skipped).
+    #[arg(long, value_name = "FILE")]
+    pub words_file: Option<PathBuf>,
+    /// Remove all filtered words (applied before additions).
+    #[arg(long)]
+    pub clear_words: bool,
+    /// Scripts to filter (replaces the list): arabic, persian, cyrillic, greek, hebrew,
+    /// armenian, georgian, devanagari, thai, cjk, hangul; `none` clears it.
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    pub alphabet: Vec<String>,
+    /// What happens to a caught post: reject (429) or silent (stored, shown to nobody).
+    #[arg(long, value_parser = ["reject", "silent"])]
+    pub mode: Option<String>,
+    /// Also filter moderators' posts (default n: moderators are exempt).
+    #[arg(long, value_name = "y|n", value_parser = parse_yes_no)]
+    pub filter_mods: Option<bool>,
+    /// New users may not post links or upload for SECONDS after their first post; `off`.
+    #[arg(long, value_name = "SECONDS|off", value_parser = parse_probation)]
+    pub probation: Option<Probation>,
+    /// Turn every filter and probation off (applied first).
+    #[arg(long)]
+    pub off: bool,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -140,7 +342,11 @@ pub async fn run(
         Ok(()) => 0,
         Err(e) => {
             let _ = writeln!(err, "error: {}", format!("{e:#}").replace('\n', " "));
-            1
+            if e.downcast_ref::<Usage>().is_some() {
+                2
+            } else {
+                1
+            }
         }
     }
 }
@@ -187,6 +393,29 @@ async fn execute(cmd: Command, config: Config, out: &mut dyn Write) -> anyhow::R
         }
         Command::Room(cmd) => room_cmd(cmd, &config, out, now).await?,
         Command::Moderator(cmd) => mod_cmd(cmd, &config, out, now).await?,
+        Command::Ban(args) => ban_cmd(args, &config, out, now).await?,
+        Command::Unban { ids, scope } => unban_cmd(ids, scope, &config, out, now).await?,
+        Command::Permission(cmd) => permission_cmd(cmd, &config, out, now).await?,
+        Command::Modlog { room, limit, json } => {
+            let (db, _) = open(&config).await?;
+            let rows = db.moderation_log(room.as_deref(), limit).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+            } else {
+                for r in rows {
+                    writeln!(
+                        out,
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        http_time(r.at),
+                        r.actor,
+                        r.action,
+                        r.room.as_deref().unwrap_or("(global)"),
+                        r.target.as_deref().unwrap_or("-"),
+                        r.detail.as_deref().unwrap_or("")
+                    )?;
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -251,8 +480,448 @@ async fn room_cmd(
             db.delete_room(room.id).await?;
             writeln!(out, "deleted room {}", room.token)?;
         }
+        RoomCmd::Update {
+            token,
+            name,
+            description,
+            permissions,
+            rate_limit,
+        } => {
+            let mut upd = RoomUpdate {
+                name: name.map(|n| n.chars().filter(|c| *c >= ' ').collect()),
+                description: description.map(|d| {
+                    let clean: String = d
+                        .chars()
+                        .filter(|c| *c >= ' ' || *c == '\t' || *c == '\n')
+                        .collect();
+                    (!clean.is_empty()).then_some(clean)
+                }),
+                ..RoomUpdate::default()
+            };
+            if let Some(letters) = &permissions {
+                let d = parse_permissions(letters).map_err(|e| Usage(e.to_string()))?;
+                upd.default_read = Some(d.read);
+                upd.default_write = Some(d.write);
+                upd.default_upload = Some(d.upload);
+                upd.default_accessible = Some(d.accessible);
+            }
+            if upd.is_empty() && rate_limit.is_none() {
+                return Err(Usage(
+                    "nothing to change: give --name, --description, --permissions or --rate-limit"
+                        .into(),
+                )
+                .into());
+            }
+            let (db, _) = open(config).await?;
+            let room = db
+                .room_by_token(&token)
+                .await?
+                .ok_or_else(|| anyhow!("no room `{token}`"))?;
+            let mut changed = Vec::new();
+            if !upd.is_empty() {
+                db.update_room(room.id, &upd, now)
+                    .await?
+                    .map_err(|e| anyhow!("room update refused: {e:?}"))?;
+                let fields = [
+                    ("name", upd.name.is_some()),
+                    ("description", upd.description.is_some()),
+                    ("permissions", permissions.is_some()),
+                ];
+                changed.extend(
+                    fields
+                        .iter()
+                        .filter(|(_, on)| *on)
+                        .map(|(n, _)| n.to_string()),
+                );
+            }
+            if let Some(limit) = rate_limit {
+                let (setting, text) = match limit {
+                    RateLimitArg::Off => (Some((0, 0.0)), "off".to_owned()),
+                    RateLimitArg::Default => (None, "default".to_owned()),
+                    RateLimitArg::Limit(n, secs) => {
+                        (Some((i64::from(n), secs)), format!("{n}/{secs}"))
+                    }
+                };
+                db.set_room_rate_limit(room.id, setting).await?;
+                changed.push(format!("rate-limit={text}"));
+            }
+            cli_log(
+                &db,
+                now,
+                "room_update",
+                Some(&room.token),
+                None,
+                Some(changed.join(" ")),
+            )
+            .await?;
+            writeln!(out, "updated room {}: {}", room.token, changed.join(", "))?;
+        }
+        RoomCmd::Filter(args) => filter_cmd(args, config, out, now).await?,
     }
     Ok(())
+}
+
+/// Unix seconds as an HTTP date, for human-readable listings.
+fn http_time(t: f64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(t.max(0.0));
+    httpdate::fmt_http_date(t)
+}
+
+/// Writes a moderation log row for a command-line action (actor `cli`).
+async fn cli_log(
+    db: &Db,
+    now: f64,
+    action: &str,
+    room: Option<&str>,
+    target: Option<&str>,
+    detail: Option<String>,
+) -> anyhow::Result<()> {
+    let entry = ModLogEntry {
+        actor: "cli",
+        action,
+        room,
+        target,
+        detail,
+    };
+    db.log_moderation(now, &entry).await?;
+    Ok(())
+}
+
+async fn ban_cmd(
+    args: BanArgs,
+    config: &Config,
+    out: &mut dyn Write,
+    now: f64,
+) -> anyhow::Result<()> {
+    let (db, keys) = open(config).await?;
+    if let Some(BanSub::List { room, json }) = args.list {
+        let room = match room {
+            Some(t) => Some(
+                db.room_by_token(&t)
+                    .await?
+                    .ok_or_else(|| anyhow!("no room `{t}`"))?,
+            ),
+            None => None,
+        };
+        let bans = db.bans(room.map(|r| r.id)).await?;
+        if json {
+            writeln!(out, "{}", serde_json::to_string_pretty(&bans)?)?;
+        } else {
+            for b in bans {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}",
+                    b.session_id,
+                    b.room.as_deref().unwrap_or("(global)"),
+                    b.until.map_or("permanent".to_owned(), |t| format!(
+                        "until {}",
+                        http_time(t)
+                    ))
+                )?;
+            }
+        }
+        return Ok(());
+    }
+    let rooms = scope_rooms(&db, &args.scope).await?;
+    let until = args.duration.map(|d| now + d);
+    let detail = match args.duration {
+        Some(d) => format!("for {d} s"),
+        None => "permanent".to_owned(),
+    };
+    for id in &args.ids {
+        let user = admin::resolve_user(&db, &keys, config.require_blind_keys, id, now).await?;
+        if user.moderator || user.admin {
+            bail!(
+                "{} is a global moderator or admin and cannot be banned; remove the role first",
+                user.session_id
+            );
+        }
+        match &rooms {
+            None => {
+                db.ban_global(user.id, until).await?;
+                cli_log(
+                    &db,
+                    now,
+                    "ban",
+                    None,
+                    Some(&user.session_id),
+                    Some(detail.clone()),
+                )
+                .await?;
+            }
+            Some(rooms) => {
+                for r in rooms {
+                    db.ban_in_room(r.id, user.id, until).await?;
+                    cli_log(
+                        &db,
+                        now,
+                        "ban",
+                        Some(&r.token),
+                        Some(&user.session_id),
+                        Some(detail.clone()),
+                    )
+                    .await?;
+                }
+            }
+        }
+        writeln!(
+            out,
+            "banned {} from {} ({detail})",
+            user.session_id,
+            scope_name(&args.scope)
+        )?;
+    }
+    Ok(())
+}
+
+async fn unban_cmd(
+    ids: Vec<String>,
+    scope: Scope,
+    config: &Config,
+    out: &mut dyn Write,
+    now: f64,
+) -> anyhow::Result<()> {
+    let (db, keys) = open(config).await?;
+    let rooms = scope_rooms(&db, &scope).await?;
+    for id in &ids {
+        let user = admin::resolve_user(&db, &keys, config.require_blind_keys, id, now).await?;
+        match &rooms {
+            None => {
+                db.unban_global(user.id).await?;
+                cli_log(&db, now, "unban", None, Some(&user.session_id), None).await?;
+            }
+            Some(rooms) => {
+                for r in rooms {
+                    db.unban_in_room(r.id, user.id).await?;
+                    cli_log(
+                        &db,
+                        now,
+                        "unban",
+                        Some(&r.token),
+                        Some(&user.session_id),
+                        None,
+                    )
+                    .await?;
+                }
+            }
+        }
+        writeln!(
+            out,
+            "unbanned {} from {}",
+            user.session_id,
+            scope_name(&scope)
+        )?;
+    }
+    Ok(())
+}
+
+async fn permission_cmd(
+    cmd: PermissionCmd,
+    config: &Config,
+    out: &mut dyn Write,
+    now: f64,
+) -> anyhow::Result<()> {
+    let PermissionCmd::Set {
+        id,
+        room,
+        read,
+        write,
+        upload,
+        accessible,
+        duration,
+    } = cmd;
+    let change = PermissionChange {
+        read: read.map(|f| f.0),
+        accessible: accessible.map(|f| f.0),
+        write: write.map(|f| f.0),
+        upload: upload.map(|f| f.0),
+        unschedule: true,
+    };
+    if change.is_empty() {
+        return Err(
+            Usage("give at least one of --read, --write, --upload, --accessible".into()).into(),
+        );
+    }
+    if duration.is_some() && accessible.is_some() {
+        return Err(Usage("--duration applies to --read, --write and --upload only".into()).into());
+    }
+    let (db, keys) = open(config).await?;
+    let room = db
+        .room_by_token(&room)
+        .await?
+        .ok_or_else(|| anyhow!("no room `{room}`"))?;
+    let user = admin::resolve_user(&db, &keys, config.require_blind_keys, &id, now).await?;
+    let before = db.override_row(room.id, user.id).await?.unwrap_or_default();
+    let row = db.set_permissions(room.id, user.id, &change).await?;
+    let mut detail = change.describe();
+    if let Some(d) = duration {
+        // Restore each changed flag to what applied before (a value equal to the room default
+        // clears the override when the change is applied).
+        let prev = |f: Option<Option<bool>>, cur: Option<bool>, default: bool| {
+            f.map(|_| cur.unwrap_or(default))
+        };
+        let restore = [
+            prev(change.read, before.perm_read, room.default_read),
+            prev(change.write, before.perm_write, room.default_write),
+            prev(change.upload, before.perm_upload, room.default_upload),
+        ];
+        db.add_permission_future(room.id, user.id, now + d, restore)
+            .await?;
+        detail.push_str(&format!(" for {d} s"));
+    }
+    cli_log(
+        &db,
+        now,
+        "permission",
+        Some(&room.token),
+        Some(&user.session_id),
+        Some(detail.clone()),
+    )
+    .await?;
+    let obj = row
+        .map(|o| crate::domain::moderation::override_object(&o))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{} in {}: {detail}; now {}",
+        user.session_id,
+        room.token,
+        serde_json::Value::Object(obj)
+    )?;
+    Ok(())
+}
+
+fn print_filters(
+    out: &mut dyn Write,
+    token: &str,
+    f: &RoomFilters,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(f)?)?;
+        return Ok(());
+    }
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "(none)".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    writeln!(out, "room: {token}")?;
+    writeln!(out, "words: {}", list(&f.words))?;
+    writeln!(out, "alphabets: {}", list(&f.alphabets))?;
+    writeln!(out, "mode: {}", f.mode.as_str())?;
+    writeln!(
+        out,
+        "filter moderators: {}",
+        if f.filter_mods { "y" } else { "n" }
+    )?;
+    match f.probation() {
+        Some(s) => writeln!(out, "probation: {s} s")?,
+        None => writeln!(out, "probation: off")?,
+    }
+    Ok(())
+}
+
+async fn filter_cmd(
+    args: FilterArgs,
+    config: &Config,
+    out: &mut dyn Write,
+    now: f64,
+) -> anyhow::Result<()> {
+    let known = crate::domain::filter::alphabet_names();
+    let alphabets: Vec<String> = args
+        .alphabet
+        .iter()
+        .map(|a| a.to_ascii_lowercase())
+        .collect();
+    let clear_alphabets = alphabets.iter().any(|a| a == "none");
+    if let Some(bad) = alphabets
+        .iter()
+        .find(|a| *a != "none" && !known.contains(&a.as_str()))
+    {
+        return Err(Usage(format!(
+            "unknown alphabet `{bad}`; known: {}",
+            known.join(", ")
+        ))
+        .into());
+    }
+    let mut added: Vec<String> = args.add_word.clone();
+    if let Some(path) = &args.words_file {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        added.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned),
+        );
+    }
+    let (db, _) = open(config).await?;
+    let room = db
+        .room_by_token(&args.token)
+        .await?
+        .ok_or_else(|| anyhow!("no room `{}`", args.token))?;
+    let changing = args.off
+        || args.clear_words
+        || !added.is_empty()
+        || !args.remove_word.is_empty()
+        || !alphabets.is_empty()
+        || args.mode.is_some()
+        || args.filter_mods.is_some()
+        || args.probation.is_some();
+    let mut f = if args.off {
+        RoomFilters::default()
+    } else {
+        RoomFilters::from_room(&room)
+    };
+    if !changing {
+        return print_filters(out, &room.token, &f, args.json);
+    }
+    if args.clear_words {
+        f.words.clear();
+    }
+    f.words.retain(|w| !args.remove_word.contains(w));
+    for w in added {
+        if !f.words.contains(&w) {
+            f.words.push(w);
+        }
+    }
+    if clear_alphabets {
+        f.alphabets.clear();
+    } else if !alphabets.is_empty() {
+        f.alphabets = alphabets;
+    }
+    match args.mode.as_deref() {
+        Some("reject") => f.mode = FilterMode::Reject,
+        Some(_) => f.mode = FilterMode::Silent,
+        None => {}
+    }
+    if let Some(m) = args.filter_mods {
+        f.filter_mods = m;
+    }
+    if let Some(Probation(p)) = args.probation {
+        f.probation_secs = p;
+    }
+    db.set_room_filters(room.id, f.to_json().as_deref()).await?;
+    let detail = format!(
+        "{} words, alphabets [{}], mode {}, probation {}",
+        f.words.len(),
+        f.alphabets.join(","),
+        f.mode.as_str(),
+        f.probation().map_or("off".to_owned(), |s| format!("{s} s"))
+    );
+    cli_log(
+        &db,
+        now,
+        "room_filter",
+        Some(&room.token),
+        None,
+        Some(detail),
+    )
+    .await?;
+    print_filters(out, &room.token, &f, args.json)
 }
 
 async fn mod_cmd(
@@ -279,16 +948,30 @@ async fn mod_cmd(
             };
             for id in &ids {
                 let user = admin::resolve_user(&db, &keys, blind, id, now).await?;
+                let role = if admin { "admin" } else { "moderator" };
+                let detail = format!("{role} ({})", if visible { "visible" } else { "hidden" });
                 match &rooms {
-                    None => db.set_global_role(user.id, true, admin, visible).await?,
+                    None => {
+                        db.set_global_role(user.id, true, admin, visible).await?;
+                        cli_log(&db, now, "role", None, Some(&user.session_id), Some(detail))
+                            .await?;
+                    }
                     Some(rooms) => {
                         for r in rooms {
                             db.set_room_role(r.id, user.id, true, admin, visible)
                                 .await?;
+                            cli_log(
+                                &db,
+                                now,
+                                "role",
+                                Some(&r.token),
+                                Some(&user.session_id),
+                                Some(detail.clone()),
+                            )
+                            .await?;
                         }
                     }
                 }
-                let role = if admin { "admin" } else { "moderator" };
                 writeln!(
                     out,
                     "{} is now {role} of {}",
@@ -302,10 +985,30 @@ async fn mod_cmd(
             for id in &ids {
                 let user = admin::resolve_user(&db, &keys, blind, id, now).await?;
                 match &rooms {
-                    None => db.set_global_role(user.id, false, false, false).await?,
+                    None => {
+                        db.set_global_role(user.id, false, false, false).await?;
+                        cli_log(
+                            &db,
+                            now,
+                            "role",
+                            None,
+                            Some(&user.session_id),
+                            Some("removed".into()),
+                        )
+                        .await?;
+                    }
                     Some(rooms) => {
                         for r in rooms {
                             db.set_room_role(r.id, user.id, false, false, true).await?;
+                            cli_log(
+                                &db,
+                                now,
+                                "role",
+                                Some(&r.token),
+                                Some(&user.session_id),
+                                Some("removed".into()),
+                            )
+                            .await?;
                         }
                     }
                 }

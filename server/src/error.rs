@@ -30,6 +30,9 @@ pub enum ApiError {
         retry_after_secs: u64,
         reason: String,
     },
+    /// A post caught by a content filter in reject mode (429, no `Retry-After`).
+    #[error("{0}")]
+    ContentRejected(String),
     #[error("Service unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -59,6 +62,7 @@ impl ApiError {
             Self::PayloadTooLarge => 413,
             Self::TooEarly(_) => 425,
             Self::RateLimited { .. } => 429,
+            Self::ContentRejected(_) => 429,
             Self::Unavailable => 503,
             Self::Internal(_) => 500,
         }

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
 //! `openapi/sogs.json` is this document, checked in; a test fails when it is stale.
 
-use crate::routes::{general, messages, rooms};
+use crate::routes::{general, messages, rooms, users};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -12,8 +12,13 @@ use utoipa::OpenApi;
         rooms::list_rooms, rooms::get_room, rooms::update_room, rooms::poll_info,
         messages::since, messages::recent, messages::before, messages::get_message,
         messages::post_message, messages::edit_message, messages::delete_message,
+        messages::pin, messages::unpin, messages::unpin_all,
+        rooms::room_permissions, rooms::user_permissions, rooms::set_user_permissions,
+        rooms::room_future_permissions, rooms::user_future_permissions, rooms::add_future_permission,
+        rooms::delete_all_in_room, rooms::delete_all_everywhere,
+        users::ban_user, users::unban_user, users::set_moderator,
     ),
-    tags((name = "general"), (name = "rooms"), (name = "messages"))
+    tags((name = "general"), (name = "rooms"), (name = "messages"), (name = "moderation"), (name = "users"))
 )]
 pub struct ApiDoc;
 

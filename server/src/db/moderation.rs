@@ -231,7 +231,9 @@ impl Db {
     /// Every override row of a room, by session id.
     pub async fn room_overrides(&self, room: i64) -> DbResult<Vec<UserOverrideRow>> {
         const Q: &str = "SELECT u.session_id, o.banned, o.perm_read, o.perm_accessible, o.perm_write, o.perm_upload, o.moderator, o.admin, o.visible_mod FROM user_permission_overrides o JOIN users u ON u.id = o.user_id WHERE o.room = $1 ORDER BY u.session_id";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, UserOverrideRow>(Q).bind(room).fetch_all(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, UserOverrideRow>(Q).bind(room).fetch_all(p).await?),
+        )
     }
 
     /// Schedules a permission change (existing schedules are kept).
@@ -255,8 +257,10 @@ impl Db {
         user: Option<i64>,
     ) -> DbResult<Vec<PermissionFutureRow>> {
         const Q: &str = "SELECT u.session_id, f.at, f.perm_read, f.perm_write, f.perm_upload FROM user_permission_futures f JOIN users u ON u.id = f.user_id WHERE f.room = $1 AND (f.user_id = $2 OR $3) ORDER BY f.at, f.id";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, PermissionFutureRow>(Q)
-            .bind(room).bind(user.unwrap_or(0)).bind(user.is_none()).fetch_all(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, PermissionFutureRow>(Q)
+            .bind(room).bind(user.unwrap_or(0)).bind(user.is_none()).fetch_all(p).await?),
+        )
     }
 
     /// Scheduled (un)bans of a room (or of one user in it), by time.
@@ -400,7 +404,9 @@ impl Db {
     pub async fn first_post_at(&self, room: i64, user: i64) -> DbResult<Option<f64>> {
         const Q: &str =
             "SELECT MIN(posted) FROM messages WHERE room = $1 AND author = $2 AND NOT filtered";
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, Option<f64>>(Q).bind(room).bind(user).fetch_one(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, Option<f64>>(Q).bind(room).bind(user).fetch_one(p).await?),
+        )
     }
 
     /// Sets a room's post rate limit: `None` = server default (5 per 16 s), `Some((0, _))` = off.

@@ -85,11 +85,17 @@ pub fn regional_indicator(c: char) -> Option<char> {
 }
 
 pub fn lookalike(c: char) -> Option<char> {
-    LOOKALIKES.iter().find(|(from, _)| *from == c).map(|(_, to)| *to)
+    LOOKALIKES
+        .iter()
+        .find(|(from, _)| *from == c)
+        .map(|(_, to)| *to)
 }
 
 pub fn leet(c: char) -> Option<char> {
-    LEETSPEAK.iter().find(|(from, _)| *from == c).map(|(_, to)| *to)
+    LEETSPEAK
+        .iter()
+        .find(|(from, _)| *from == c)
+        .map(|(_, to)| *to)
 }
 
 #[cfg(test)]

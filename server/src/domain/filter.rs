@@ -243,9 +243,11 @@ impl Pattern {
     /// (`b a d`, `b.a.d`) are also tried joined together.
     fn found_in(&self, text_words: &[&str]) -> bool {
         let n = self.words.len();
-        let phrase_hit = text_words
-            .windows(n)
-            .any(|w| w.iter().enumerate().all(|(i, word)| self.word_matches(i, word)));
+        let phrase_hit = text_words.windows(n).any(|w| {
+            w.iter()
+                .enumerate()
+                .all(|(i, word)| self.word_matches(i, word))
+        });
         if phrase_hit {
             return true;
         }
@@ -318,11 +320,11 @@ pub fn applies_to(filters: &RoomFilters, perms: &Permissions) -> bool {
 /// scheme `x://` or starting with `www.` counts regardless).
 const TLDS: &[&str] = &[
     "com", "net", "org", "io", "co", "me", "ru", "xyz", "info", "biz", "app", "dev", "gg", "ly",
-    "to", "tk", "ml", "ga", "cf", "gq", "top", "site", "online", "link", "click", "live",
-    "shop", "store", "tv", "cc", "us", "uk", "de", "fr", "in", "cn", "eu", "ai", "so", "su",
-    "pw", "ws", "la", "sh", "im", "fm", "gl", "be", "nl", "ch", "at", "ca", "au", "br", "jp",
-    "kr", "es", "it", "pl", "se", "no", "fi", "dk", "cz", "onion", "loki", "xxx", "vip",
-    "win", "bid", "club", "fun", "icu", "cyou", "buzz", "today", "gov", "edu", "ir", "ua",
+    "to", "tk", "ml", "ga", "cf", "gq", "top", "site", "online", "link", "click", "live", "shop",
+    "store", "tv", "cc", "us", "uk", "de", "fr", "in", "cn", "eu", "ai", "so", "su", "pw", "ws",
+    "la", "sh", "im", "fm", "gl", "be", "nl", "ch", "at", "ca", "au", "br", "jp", "kr", "es", "it",
+    "pl", "se", "no", "fi", "dk", "cz", "onion", "loki", "xxx", "vip", "win", "bid", "club", "fun",
+    "icu", "cyou", "buzz", "today", "gov", "edu", "ir", "ua",
 ];
 
 fn looks_like_domain(word: &str) -> bool {
@@ -332,9 +334,7 @@ fn looks_like_domain(word: &str) -> bool {
     if labels.len() < 2 {
         return false;
     }
-    let valid_label = |l: &str| {
-        !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-    };
+    let valid_label = |l: &str| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-');
     labels.iter().all(|l| valid_label(l)) && labels.last().is_some_and(|tld| TLDS.contains(tld))
 }
 
@@ -375,8 +375,7 @@ pub fn under_probation(
 }
 
 /// Text of the 403 for a link posted during probation.
-pub const PROBATION_LINK: &str =
-    "New members of this room cannot post links yet; try again later";
+pub const PROBATION_LINK: &str = "New members of this room cannot post links yet; try again later";
 /// Text of the 403 for an upload during probation.
 pub const PROBATION_UPLOAD: &str =
     "New members of this room cannot upload files yet; try again later";
@@ -438,7 +437,10 @@ mod tests {
         assert!(!has_filtered_word(&list, "a spa m"));
         assert!(!has_filtered_word(&list, "buy later, now"));
         assert!(!has_filtered_word(&list, "hello"));
-        assert!(!has_filtered_word(&words_of(&["", "*", "!!"]), "anything !!"));
+        assert!(!has_filtered_word(
+            &words_of(&["", "*", "!!"]),
+            "anything !!"
+        ));
     }
 
     #[test]
@@ -467,7 +469,14 @@ mod tests {
         ] {
             assert!(contains_link(&post(yes)), "{yes}");
         }
-        for no in ["hello", "e.g. this", "end.then", "3.14", "a..com", "file.txt"] {
+        for no in [
+            "hello",
+            "e.g. this",
+            "end.then",
+            "3.14",
+            "a..com",
+            "file.txt",
+        ] {
             assert!(!contains_link(&post(no)), "{no}");
         }
         assert!(contains_link(&PostText {

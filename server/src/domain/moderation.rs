@@ -96,9 +96,7 @@ impl RoleChange {
             visible: opt_bool(body, "visible")?,
         };
         match (change.admin, change.moderator) {
-            (None, None) => Err(ApiError::bad_request(
-                "Give 'moderator' and/or 'admin'",
-            )),
+            (None, None) => Err(ApiError::bad_request("Give 'moderator' and/or 'admin'")),
             (Some(true), Some(false)) => Err(ApiError::bad_request(
                 "'admin': true requires 'moderator' to be true or null",
             )),
@@ -316,10 +314,16 @@ mod tests {
         let cases = [
             (rc(Some(true), None), [(true, true); 3]),
             (rc(Some(true), Some(true)), [(true, true); 3]),
-            (rc(None, Some(true)), [(true, false), (true, false), (true, true)]),
+            (
+                rc(None, Some(true)),
+                [(true, false), (true, false), (true, true)],
+            ),
             (rc(None, Some(false)), [(false, false); 3]),
             (rc(Some(false), Some(false)), [(false, false); 3]),
-            (rc(Some(false), None), [(false, false), (true, false), (true, false)]),
+            (
+                rc(Some(false), None),
+                [(false, false), (true, false), (true, false)],
+            ),
             (rc(Some(false), Some(true)), [(true, false); 3]),
         ];
         for (change, expect) in cases {

@@ -1,7 +1,11 @@
-//! Messages: polling, retrieval, posting, editing and deleting.
+//! Messages: polling, retrieval, posting (with content filters and probation), editing,
+//! deleting and pinning.
 
-use super::{Ctx, Need};
+use super::{users, Ctx, Need};
 use crate::db::messages::{MessageRow, NewMessage, Viewer};
+use crate::db::rooms::RoomRow;
+use crate::db::users::UserRow;
+use crate::domain::filter::{self, FilterMode, PostText, RoomFilters};
 use crate::domain::message::{group_reactions, Message};
 use crate::domain::perms::Permissions;
 use crate::error::{ApiError, ApiResult};
@@ -232,6 +236,7 @@ pub async fn post_message(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
         return Err(ApiError::forbidden("Only moderators may send whispers"));
     }
     let _files = body.file_ids()?;
+    let filtered = screen_content(ctx, &room, &perms, user, &data).await?;
     if !perms.admin {
         let (count, per) = match (room.rate_limit_posts, room.rate_limit_interval) {
             (Some(n), Some(secs)) => (u32::try_from(n).unwrap_or(0), secs),
@@ -266,11 +271,13 @@ pub async fn post_message(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
             signature: &signature,
             whisper_to,
             whisper_mods,
-            filtered: false,
+            filtered,
             now,
         })
         .await?;
-    Ok(Response::json(201, &Message::full(row, None)))
+    let mut msg = Message::full(row, None);
+    msg.filtered = filtered.then_some(true);
+    Ok(Response::json(201, &msg))
 }
 
 /// Edit your own message.
@@ -280,7 +287,7 @@ pub async fn post_message(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
         (status = 404, description = "No such message")))]
 pub async fn edit_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
     let user = ctx.require_user()?;
-    let (room, _) = ctx.room(token, Need::Write).await?;
+    let (room, perms) = ctx.room(token, Need::Write).await?;
     let body: PostBody = ctx.json()?;
     let msg = ctx
         .st
@@ -294,6 +301,10 @@ pub async fn edit_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Resp
     }
     let (data, signature) = body.content(&user.session_id)?;
     let _files = body.file_ids()?;
+    if screen_content(ctx, &room, &perms, user, &data).await? {
+        // Silently filtered: nothing changes, and the author is not told.
+        return Ok(Response::json(200, &serde_json::json!({})));
+    }
     ctx.st
         .db
         .edit_message(&msg, &data, &signature, ctx.st.now())
@@ -320,5 +331,177 @@ pub async fn delete_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Re
         return Err(ApiError::forbidden("You may only delete your own messages"));
     }
     ctx.st.db.delete_messages(&[msg.id], ctx.st.now()).await?;
+    if msg.author != user.id {
+        users::log(
+            ctx,
+            "delete",
+            Some(&room.token),
+            Some(&msg.session_id),
+            Some(format!("message {}", msg.id)),
+        )
+        .await?;
+    }
     Ok(Response::json(200, &serde_json::json!({})))
+}
+
+/// Applies the room's probation and content filters to posted `data` (PROTOCOL.md §12.3):
+/// 403 for a link during probation, 429 when a filter in reject mode catches it; `Ok(true)`
+/// when a silent filter catches it (store it filtered, show it to nobody).
+async fn screen_content(
+    ctx: &Ctx<'_>,
+    room: &RoomRow,
+    perms: &Permissions,
+    user: &UserRow,
+    data: &[u8],
+) -> ApiResult<bool> {
+    let filters = RoomFilters::from_room(room);
+    let probation = filters.probation().is_some() && !perms.moderator;
+    let filtering = filter::applies_to(&filters, perms)
+        && !(filters.words.is_empty() && filters.alphabets.is_empty());
+    if !probation && !filtering {
+        return Ok(false);
+    }
+    let Some(post) = PostText::decode(data) else {
+        return Ok(false);
+    };
+    if probation {
+        let first = ctx.st.db.first_post_at(room.id, user.id).await?;
+        let now = ctx.st.now();
+        if filter::probation_blocks_post(&filters, perms, first, now, &post) {
+            tracing::debug!(room = %room.token, "link refused during probation");
+            return Err(ApiError::forbidden(filter::PROBATION_LINK));
+        }
+    }
+    if !filtering {
+        return Ok(false);
+    }
+    match (filter::check(&filters, &post), filters.mode) {
+        (None, _) => Ok(false),
+        (Some(kind), FilterMode::Reject) => {
+            tracing::debug!(room = %room.token, filter = kind.as_str(), "post rejected");
+            Err(ApiError::ContentRejected(format!(
+                "filtration rejected message ({})",
+                kind.as_str()
+            )))
+        }
+        (Some(kind), FilterMode::Silent) => {
+            tracing::debug!(room = %room.token, filter = kind.as_str(), "post silently filtered");
+            Ok(true)
+        }
+    }
+}
+
+/// For the upload route (files branch): 403 while the caller is on probation in the room.
+pub async fn check_upload_probation(
+    ctx: &Ctx<'_>,
+    room: &RoomRow,
+    perms: &Permissions,
+    user: &UserRow,
+) -> ApiResult<()> {
+    if RoomFilters::from_room(room).probation().is_none() || perms.moderator {
+        return Ok(());
+    }
+    let first = ctx.st.db.first_post_at(room.id, user.id).await?;
+    if filter::probation_blocks_upload(room, perms, first, ctx.st.now()) {
+        return Err(ApiError::forbidden(filter::PROBATION_UPLOAD));
+    }
+    Ok(())
+}
+
+/// The room for pin/unpin: admins only, 403 also for anonymous callers.
+async fn admin_room(ctx: &Ctx<'_>, token: &str) -> ApiResult<(RoomRow, UserRow)> {
+    let room = ctx
+        .st
+        .db
+        .room_by_token(token)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let perms = ctx.perms(&room).await?;
+    match &ctx.user {
+        Some(u) if perms.admin => Ok((room, u.clone())),
+        _ => Err(ApiError::forbidden(
+            "This endpoint requires admin room permissions",
+        )),
+    }
+}
+
+/// Pin a message (or re-pin it, moving it to the end of the list). Admins only.
+#[utoipa::path(post, path = "/room/{token}/pin/{id}", tag = "messages",
+    params(("token" = String, Path), ("id" = i64, Path)),
+    responses((status = 200, description = "`{\"info_updates\": n}`"), (status = 403, description = "Not an admin"),
+        (status = 404, description = "Not a regular message of this room")))]
+pub async fn pin(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
+    let (room, admin) = admin_room(ctx, token).await?;
+    let msg = ctx
+        .st
+        .db
+        .message_by_id(id)
+        .await?
+        .filter(|m| m.room == room.id && !m.is_deleted() && !m.filtered && !m.is_whisper())
+        .ok_or(ApiError::NotFound)?;
+    let info = ctx
+        .st
+        .db
+        .pin_message(room.id, msg.id, admin.id, ctx.st.now())
+        .await?;
+    users::log(
+        ctx,
+        "pin",
+        Some(&room.token),
+        Some(&msg.session_id),
+        Some(format!("message {}", msg.id)),
+    )
+    .await?;
+    Ok(Response::json(
+        200,
+        &serde_json::json!({ "info_updates": info }),
+    ))
+}
+
+/// Unpin one message; an id that is not pinned gives `unpinned: false`. Admins only.
+#[utoipa::path(post, path = "/room/{token}/unpin/{id}", tag = "messages",
+    params(("token" = String, Path), ("id" = i64, Path)),
+    responses((status = 200, description = "`{\"unpinned\": bool, \"info_updates\": n}`"), (status = 403, description = "Not an admin")))]
+pub async fn unpin(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
+    let (room, _) = admin_room(ctx, token).await?;
+    let expiry = ctx.st.config.upload_expiry_secs;
+    let (n, info) = ctx.st.db.unpin(room.id, Some(id), expiry).await?;
+    if n > 0 {
+        users::log(
+            ctx,
+            "unpin",
+            Some(&room.token),
+            None,
+            Some(format!("message {id}")),
+        )
+        .await?;
+    }
+    Ok(Response::json(
+        200,
+        &serde_json::json!({ "unpinned": n > 0, "info_updates": info }),
+    ))
+}
+
+/// Unpin every pinned message of the room. Admins only.
+#[utoipa::path(post, path = "/room/{token}/unpin/all", tag = "messages",
+    params(("token" = String, Path)),
+    responses((status = 200, description = "`{\"unpinned\": count, \"info_updates\": n}`"), (status = 403, description = "Not an admin")))]
+pub async fn unpin_all(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
+    let (room, _) = admin_room(ctx, token).await?;
+    let expiry = ctx.st.config.upload_expiry_secs;
+    let (n, info) = ctx.st.db.unpin(room.id, None, expiry).await?;
+    if n > 0 {
+        users::log(
+            ctx,
+            "unpin",
+            Some(&room.token),
+            None,
+            Some(format!("all ({n} messages)")),
+        )
+        .await?;
+    }
+    Ok(Response::json(
+        200,
+        &serde_json::json!({ "unpinned": n, "info_updates": info }),
+    ))
 }

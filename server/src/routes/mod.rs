@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 pub mod general;
 pub mod messages;
 pub mod rooms;
+pub mod users;
 
 /// Every endpoint, with its path parameters already parsed.
 #[derive(Debug, PartialEq)]
@@ -34,6 +35,20 @@ pub enum Route<'a> {
     PostMessage(&'a str),
     EditMessage(&'a str, i64),
     DeleteMessage(&'a str, i64),
+    Pin(&'a str, i64),
+    Unpin(&'a str, i64),
+    UnpinAll(&'a str),
+    RoomPermissions(&'a str),
+    UserPermissions(&'a str, &'a str),
+    SetUserPermissions(&'a str, &'a str),
+    RoomFuturePermissions(&'a str),
+    UserFuturePermissions(&'a str, &'a str),
+    AddFuturePermission(&'a str, &'a str),
+    DeleteAllInRoom(&'a str, &'a str),
+    DeleteAllEverywhere(&'a str),
+    BanUser(&'a str),
+    UnbanUser(&'a str),
+    SetModerator(&'a str),
 }
 
 /// `{id}`-style parameters: non-negative decimal integers; anything else does not match.
@@ -41,6 +56,14 @@ fn int(s: &str) -> Option<i64> {
     (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
         .flatten()
+}
+
+/// A user id parameter: 66 hex digits with a 05, 15 or 25 prefix (either case).
+fn sid(s: &str) -> Option<&str> {
+    let ok = s.len() == 66
+        && s.bytes().all(|b| b.is_ascii_hexdigit())
+        && ["05", "15", "25"].contains(&s.get(..2)?);
+    ok.then_some(s)
 }
 
 fn token(s: &str) -> Option<&str> {
@@ -69,6 +92,24 @@ impl<'a> Route<'a> {
             (Post, ["room", t, "message"]) => Self::PostMessage(token(t)?),
             (Put, ["room", t, "message", n]) => Self::EditMessage(token(t)?, int(n)?),
             (Delete, ["room", t, "message", n]) => Self::DeleteMessage(token(t)?, int(n)?),
+            (Post, ["room", t, "pin", n]) => Self::Pin(token(t)?, int(n)?),
+            (Post, ["room", t, "unpin", "all"]) => Self::UnpinAll(token(t)?),
+            (Post, ["room", t, "unpin", n]) => Self::Unpin(token(t)?, int(n)?),
+            (Get, ["room", t, "permissions"]) => Self::RoomPermissions(token(t)?),
+            (Get, ["room", t, "permissions", u]) => Self::UserPermissions(token(t)?, sid(u)?),
+            (Post, ["room", t, "permissions", u]) => Self::SetUserPermissions(token(t)?, sid(u)?),
+            (Get, ["room", t, "futurePermissions"]) => Self::RoomFuturePermissions(token(t)?),
+            (Get, ["room", t, "futurePermissions", u]) => {
+                Self::UserFuturePermissions(token(t)?, sid(u)?)
+            }
+            (Post, ["room", t, "futurePermissions", u]) => {
+                Self::AddFuturePermission(token(t)?, sid(u)?)
+            }
+            (Delete, ["room", t, "all", u]) => Self::DeleteAllInRoom(token(t)?, sid(u)?),
+            (Delete, ["rooms", "all", u]) => Self::DeleteAllEverywhere(sid(u)?),
+            (Post, ["user", u, "ban"]) => Self::BanUser(sid(u)?),
+            (Post, ["user", u, "unban"]) => Self::UnbanUser(sid(u)?),
+            (Post, ["user", u, "moderator"]) => Self::SetModerator(sid(u)?),
             _ => return None,
         })
     }
@@ -128,6 +169,20 @@ async fn handle(st: &AppState, req: Request, auth: AuthMode) -> ApiResult<Respon
         PostMessage(t) => messages::post_message(&ctx, t).await,
         EditMessage(t, n) => messages::edit_message(&ctx, t, n).await,
         DeleteMessage(t, n) => messages::delete_message(&ctx, t, n).await,
+        Pin(t, n) => messages::pin(&ctx, t, n).await,
+        Unpin(t, n) => messages::unpin(&ctx, t, n).await,
+        UnpinAll(t) => messages::unpin_all(&ctx, t).await,
+        RoomPermissions(t) => rooms::room_permissions(&ctx, t).await,
+        UserPermissions(t, u) => rooms::user_permissions(&ctx, t, u).await,
+        SetUserPermissions(t, u) => rooms::set_user_permissions(&ctx, t, u).await,
+        RoomFuturePermissions(t) => rooms::room_future_permissions(&ctx, t).await,
+        UserFuturePermissions(t, u) => rooms::user_future_permissions(&ctx, t, u).await,
+        AddFuturePermission(t, u) => rooms::add_future_permission(&ctx, t, u).await,
+        DeleteAllInRoom(t, u) => rooms::delete_all_in_room(&ctx, t, u).await,
+        DeleteAllEverywhere(u) => rooms::delete_all_everywhere(&ctx, u).await,
+        BanUser(u) => users::ban_user(&ctx, u).await,
+        UnbanUser(u) => users::unban_user(&ctx, u).await,
+        SetModerator(u) => users::set_moderator(&ctx, u).await,
     }
 }
 
@@ -270,5 +325,31 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn moderation_routes_parse() {
+        let id = format!("15{}", "ab".repeat(32));
+        assert_eq!(
+            Route::parse(Method::Post, "/room/r/unpin/all"),
+            Some(Route::UnpinAll("r"))
+        );
+        assert_eq!(
+            Route::parse(Method::Post, "/room/r/unpin/7"),
+            Some(Route::Unpin("r", 7))
+        );
+        assert_eq!(
+            Route::parse(Method::Post, &format!("/user/{id}/ban")),
+            Some(Route::BanUser(&id))
+        );
+        let upper = id.to_uppercase();
+        assert_eq!(
+            Route::parse(Method::Delete, &format!("/rooms/all/{upper}")),
+            Some(Route::DeleteAllEverywhere(&upper))
+        );
+        assert_eq!(Route::parse(Method::Post, "/user/15ab/ban"), None);
+        let ff = format!("ff{}", "ab".repeat(32));
+        assert_eq!(Route::parse(Method::Post, &format!("/user/{ff}/ban")), None);
+        assert_eq!(Route::parse(Method::Get, "/room/r/permissions/xyz"), None);
     }
 }
