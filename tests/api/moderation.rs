@@ -151,6 +151,22 @@ async fn room_ban_blocks_reading_and_posting_until_unbanned(
     let (_, perms) = modr.get_json(&format!("/room/{room}/permissions")).await;
     assert_eq!(perms, json!({ modr.id(): {"moderator": true} }));
 
+    // a 05 Session ID of someone who never connected: the ban waits for their blinded id
+    let dave = app.user(7);
+    let (s, _) = post(
+        &modr,
+        &format!("/user/{}/ban", dave.session_id()),
+        json!({"rooms": [room]}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(dave.get_json(&format!("/room/{room}")).await.0, 404);
+    assert_eq!(dave.post(&room, "hi").await.status, 403);
+    let (_, perms) = modr
+        .get_json(&format!("/room/{room}/permissions/{}", dave.id()))
+        .await;
+    assert_eq!(perms, json!({"banned": true}));
+
     let log = modlog(&app, Some(&room)).await;
     assert!(has_log(&log, &modr.id(), "ban", Some(&room), &bob.id()));
     assert!(has_log(&log, &modr.id(), "unban", Some(&room), &bob.id()));
