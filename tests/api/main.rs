@@ -2,4 +2,6 @@
 //! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
+mod cli;
 mod core;
