@@ -11,6 +11,12 @@ async fn key_url_and_rooms(#[values(Backend::Sqlite, Backend::Postgres)] be: Bac
     let (code, out, err) = app.cli(&["key"]).await;
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(out, format!("{}\n", app.state.keys.public_hex()));
+    // the key file: 32 raw bytes, readable by the owner only
+    let key_path = app.config.data_dir.join("key_x25519");
+    let meta = std::fs::metadata(&key_path).unwrap();
+    assert_eq!(meta.len(), 32);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
 
     let (code, out, _) = app
         .cli(&[
