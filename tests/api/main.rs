@@ -2,5 +2,7 @@
 //! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
+mod cli;
 mod core;
 mod moderation;

@@ -38,6 +38,7 @@ pub async fn fresh_postgres_db() -> (String, String) {
         .unwrap_or_else(|e| {
             panic!("PostgreSQL is required for tests and is not reachable at {admin}: {e}")
         });
+    drop_stale_databases(&mut conn).await;
     let name = format!(
         "sogs_t_{}_{}_{}",
         std::process::id(),
@@ -50,6 +51,25 @@ pub async fn fresh_postgres_db() -> (String, String) {
         .expect("create test database");
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
     (format!("{base}/{name}"), name)
+}
+
+/// Drops databases left behind by test processes that are no longer running (a test that
+/// panics before `shutdown` leaves its database).
+async fn drop_stale_databases(conn: &mut sqlx::PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'sogs_t_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
 }
 
 /// Drops a test database (best effort).

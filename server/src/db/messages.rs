@@ -1,7 +1,7 @@
 //! Messages, their sequence numbers (DATA-MODEL.md §2.1), edits, deletions and reactions.
 //! Every seqno change happens in the same transaction as the change that causes it.
 
-use super::{on_pool, Db, DbResult};
+use super::{on_pool, BeginWrite, Db, DbResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct MessageRow {
@@ -76,7 +76,7 @@ const BUMP_SEQ: &str =
 impl Db {
     pub async fn insert_message(&self, m: &NewMessage<'_>) -> DbResult<MessageRow> {
         let id: i64 = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let seq: i64 = sqlx::query_scalar(BUMP_SEQ).bind(m.room).fetch_one(&mut *tx).await?;
             const INS: &str = "INSERT INTO messages (room, author, posted, seqno, seqno_data, seqno_creation, data, signature, whisper_to, whisper_mods, filtered) VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8, $9) RETURNING id";
             let id: i64 = sqlx::query_scalar(INS)
@@ -113,7 +113,7 @@ impl Db {
             return Ok(false);
         }
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let seq: i64 = sqlx::query_scalar(BUMP_SEQ).bind(msg.room).fetch_one(&mut *tx).await?;
             const HIST: &str = "INSERT INTO message_history (message, replaced, data, signature) SELECT id, $1, data, signature FROM messages WHERE id = $2";
             sqlx::query(HIST).bind(now).bind(msg.id).execute(&mut *tx).await?;
@@ -130,7 +130,7 @@ impl Db {
     pub async fn delete_messages(&self, ids: &[i64], now: f64) -> DbResult<u64> {
         let mut deleted = 0;
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             for &id in ids {
                 const CUR: &str = "SELECT room FROM messages WHERE id = $1 AND data IS NOT NULL";
                 let Some(room): Option<i64> = sqlx::query_scalar(CUR).bind(id).fetch_optional(&mut *tx).await? else { continue };

@@ -1,6 +1,6 @@
 //! Rooms: creation, lookup (case-insensitive tokens), listing, deletion, activity counts.
 
-use super::{on_pool, Db, DbResult};
+use super::{on_pool, BeginWrite, Db, DbResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RoomRow {
@@ -82,7 +82,7 @@ impl Db {
     /// Deletes a room and everything in it; its files lose their room and expire at once.
     pub async fn delete_room(&self, id: i64) -> DbResult<bool> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query("UPDATE files SET room = NULL, expiry = 0 WHERE room = $1").bind(id).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM rooms WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
@@ -148,9 +148,7 @@ impl Db {
         now: f64,
     ) -> DbResult<Result<i64, RoomUpdateError>> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // Take the write lock first (SQLite), then read the current values.
-            sqlx::query("UPDATE rooms SET info_updates = info_updates WHERE id = $1").bind(room).execute(&mut *tx).await?;
+            let mut tx = p.begin_write().await?;
             let q = format!("SELECT {ROOM_COLS} FROM rooms WHERE id = $1");
             let cur = sqlx::query_as::<_, RoomRow>(&q).bind(room).fetch_one(&mut *tx).await?;
             let mut bumps: i64 = 0;

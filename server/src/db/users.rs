@@ -1,6 +1,6 @@
 //! Users, global roles, per-room overrides, room activity and the 05 → 15 migration.
 
-use super::{on_pool, Db, DbResult};
+use super::{on_pool, BeginWrite, Db, DbResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
@@ -76,7 +76,7 @@ impl Db {
             return Ok(user);
         }
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const INS: &str = "INSERT INTO users (session_id, created, last_active) VALUES ($1, $2, $2) ON CONFLICT (session_id) DO NOTHING";
             let inserted = sqlx::query(INS).bind(session_id).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
             let q = format!("SELECT {USER_COLS} FROM users WHERE session_id = $1");
@@ -132,7 +132,7 @@ impl Db {
         visible: bool,
     ) -> DbResult<()> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const Q: &str = "UPDATE users SET moderator = $1, admin = $2, visible_mod = $3, banned = (banned AND NOT $1) WHERE id = $4 AND (moderator <> $1 OR admin <> $2 OR visible_mod <> $3)";
             let changed = sqlx::query(Q).bind(moderator || admin).bind(admin).bind(visible).bind(user).execute(&mut *tx).await?.rows_affected();
             if changed > 0 {
@@ -155,7 +155,7 @@ impl Db {
     ) -> DbResult<()> {
         let moderator = moderator || admin;
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const UPD: &str = "UPDATE user_permission_overrides SET moderator = $1, admin = $2, visible_mod = $3, banned = (banned AND NOT $1) WHERE room = $4 AND user_id = $5 AND (moderator <> $1 OR admin <> $2 OR visible_mod <> $3)";
             let mut changed = sqlx::query(UPD).bind(moderator).bind(admin).bind(visible).bind(room).bind(user).execute(&mut *tx).await?.rows_affected();
             if moderator {
