@@ -1,15 +1,13 @@
 //! Bans, permission overrides, scheduled changes (futures), pins, room abuse settings and the
 //! moderation log (PROTOCOL.md §8.2, §8.6, §11; DATA-MODEL.md §2.3, §2.5, §4).
 //!
-//! Every multi-statement write is one transaction whose first statement is a write (SQLite
-//! takes its write lock there instead of failing to upgrade a read transaction).
+//! Every multi-statement write is one transaction started with `begin_write` (SQLite takes
+//! its write lock up front).
 
 use super::users::{OverrideRow, PRUNE_OVERRIDE};
-use super::{on_pool, Db, DbResult};
+use super::{on_pool, BeginWrite, Db, DbResult};
 use crate::domain::moderation::PermissionChange;
 
-/// Takes the write lock (SQLite) and changes nothing.
-const LOCK_ROOM: &str = "UPDATE rooms SET info_updates = info_updates WHERE id = $1";
 const BUMP_INFO: &str = "UPDATE rooms SET info_updates = info_updates + 1 WHERE id = $1";
 
 /// A user's override row with their id, for listings.
@@ -113,8 +111,7 @@ impl Db {
     /// moderator role was removed.
     pub async fn ban_in_room(&self, room: i64, user: i64, until: Option<f64>) -> DbResult<bool> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query(LOCK_ROOM).bind(room).execute(&mut *tx).await?;
+            let mut tx = p.begin_write().await?;
             const ROLE: &str = "SELECT moderator, admin FROM user_permission_overrides WHERE room = $1 AND user_id = $2";
             let role: Option<(bool, bool)> = sqlx::query_as(ROLE).bind(room).bind(user).fetch_optional(&mut *tx).await?;
             const BAN: &str = "INSERT INTO user_permission_overrides (room, user_id, banned, moderator, admin) VALUES ($1, $2, TRUE, FALSE, FALSE) ON CONFLICT (room, user_id) DO UPDATE SET banned = TRUE, moderator = FALSE, admin = FALSE";
@@ -137,7 +134,7 @@ impl Db {
     /// Lifts a room ban and cancels scheduled room (un)bans. Returns whether the user was banned.
     pub async fn unban_in_room(&self, room: i64, user: i64) -> DbResult<bool> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const UNBAN: &str = "UPDATE user_permission_overrides SET banned = FALSE WHERE room = $1 AND user_id = $2 AND banned";
             let n = sqlx::query(UNBAN).bind(room).bind(user).execute(&mut *tx).await?.rows_affected();
             sqlx::query(PRUNE_OVERRIDE).bind(room).bind(user).execute(&mut *tx).await?;
@@ -151,7 +148,7 @@ impl Db {
     /// and admins cannot be banned: returns false and changes nothing for them.
     pub async fn ban_global(&self, user: i64, until: Option<f64>) -> DbResult<bool> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const BAN: &str = "UPDATE users SET banned = TRUE WHERE id = $1 AND NOT moderator AND NOT admin";
             let n = sqlx::query(BAN).bind(user).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
@@ -170,7 +167,7 @@ impl Db {
     /// Lifts a global ban and cancels scheduled global (un)bans. Returns whether the user was banned.
     pub async fn unban_global(&self, user: i64) -> DbResult<bool> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const UNBAN: &str = "UPDATE users SET banned = FALSE WHERE id = $1 AND banned";
             let n = sqlx::query(UNBAN).bind(user).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM user_ban_futures WHERE room IS NULL AND user_id = $1").bind(user).execute(&mut *tx).await?;
@@ -209,7 +206,7 @@ impl Db {
         );
         let [ur, uw, uu] = change.unschedule_flags();
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const INS: &str = "INSERT INTO user_permission_overrides (room, user_id) VALUES ($1, $2) ON CONFLICT (room, user_id) DO NOTHING";
             sqlx::query(INS).bind(room).bind(user).execute(&mut *tx).await?;
             const UPD: &str = "UPDATE user_permission_overrides SET perm_read = CASE WHEN $3 THEN $4 ELSE perm_read END, perm_accessible = CASE WHEN $5 THEN $6 ELSE perm_accessible END, perm_write = CASE WHEN $7 THEN $8 ELSE perm_write END, perm_upload = CASE WHEN $9 THEN $10 ELSE perm_upload END WHERE room = $1 AND user_id = $2";
@@ -279,14 +276,15 @@ impl Db {
     /// override; null flags keep it. A due ban never applies to a moderator.
     pub async fn apply_due_futures(&self, now: f64) -> DbResult<AppliedFutures> {
         let mut applied = AppliedFutures::default();
+        // Most runs have nothing due: check without taking the write lock.
+        const ANY_DUE: &str = "SELECT (SELECT COUNT(*) FROM user_permission_futures WHERE at <= $1) + (SELECT COUNT(*) FROM user_ban_futures WHERE at <= $1)";
+        let due: i64 =
+            on_pool!(self, p => sqlx::query_scalar(ANY_DUE).bind(now).fetch_one(p).await?);
+        if due == 0 {
+            return Ok(applied);
+        }
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // The first statement writes, so SQLite takes its write lock up front.
-            let marked = sqlx::query("UPDATE user_permission_futures SET at = at WHERE at <= $1").bind(now).execute(&mut *tx).await?.rows_affected()
-                + sqlx::query("UPDATE user_ban_futures SET at = at WHERE at <= $1").bind(now).execute(&mut *tx).await?.rows_affected();
-            if marked == 0 {
-                return Ok(applied);
-            }
+            let mut tx = p.begin_write().await?;
             const DUE_P: &str = "SELECT f.id, f.room, f.user_id, r.token, u.session_id, f.perm_read, f.perm_write, f.perm_upload, r.default_read, r.default_write, r.default_upload FROM user_permission_futures f JOIN rooms r ON r.id = f.room JOIN users u ON u.id = f.user_id WHERE f.at <= $1 ORDER BY f.at, f.id";
             let due: Vec<DuePermission> = sqlx::query_as(DUE_P).bind(now).fetch_all(&mut *tx).await?;
             for f in due {
@@ -338,7 +336,7 @@ impl Db {
     /// its attachments never expire. Returns the room's `info_updates`.
     pub async fn pin_message(&self, room: i64, message: i64, by: i64, now: f64) -> DbResult<i64> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const PIN: &str = "INSERT INTO pinned_messages (room, message, pinned_by, pinned_at) VALUES ($1, $2, $3, $4) ON CONFLICT (room, message) DO UPDATE SET pinned_by = excluded.pinned_by, pinned_at = excluded.pinned_at";
             sqlx::query(PIN).bind(room).bind(message).bind(by).bind(now).execute(&mut *tx).await?;
             sqlx::query("UPDATE files SET expiry = NULL WHERE message = $1 AND room = $2").bind(message).bind(room).execute(&mut *tx).await?;
@@ -360,8 +358,7 @@ impl Db {
         upload_expiry: Option<f64>,
     ) -> DbResult<(u64, i64)> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query(LOCK_ROOM).bind(room).execute(&mut *tx).await?;
+            let mut tx = p.begin_write().await?;
             const PINNED: &str = "SELECT message FROM pinned_messages WHERE room = $1 AND (message = $2 OR $3)";
             let ids: Vec<i64> = sqlx::query_scalar(PINNED).bind(room).bind(message.unwrap_or(0)).bind(message.is_none()).fetch_all(&mut *tx).await?;
             for id in &ids {
