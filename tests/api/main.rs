@@ -3,3 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod core;
+mod dm;
+mod files;
+mod reactions;
