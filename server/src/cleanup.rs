@@ -10,6 +10,9 @@ pub const INTERVAL: Duration = Duration::from_secs(10);
 const ACTIVE_WINDOW_SECS: f64 = 7.0 * 86400.0;
 const ACTIVITY_PRUNE_SECS: f64 = 60.0 * 86400.0;
 const HISTORY_PRUNE_SECS: f64 = 30.0 * 86400.0;
+/// Spooled bodies and staged uploads older than this are leftovers of a crash (by wall-clock
+/// file time: uploads in flight take minutes at most).
+const STALE_TEMP_AGE: Duration = Duration::from_secs(6 * 3600);
 
 /// One pass of every cleanup step; returns what it did, for logs and tests.
 pub async fn run_once(st: &AppState) -> anyhow::Result<CleanupReport> {
@@ -19,6 +22,7 @@ pub async fn run_once(st: &AppState) -> anyhow::Result<CleanupReport> {
         history: st.db.prune_history(now - HISTORY_PRUNE_SECS).await?,
         files: prune_files(st, now).await?,
         dms: st.db.prune_dms(now).await?,
+        temp_files: st.files.sweep_tmp(STALE_TEMP_AGE).await?,
     };
     st.db
         .refresh_active_users(now - ACTIVE_WINDOW_SECS, now - ACTIVITY_PRUNE_SECS)
@@ -35,6 +39,8 @@ pub struct CleanupReport {
     pub files: u64,
     /// Expired direct messages deleted.
     pub dms: u64,
+    /// Temporary upload files left behind by a crash, deleted.
+    pub temp_files: u64,
 }
 
 /// Deletes expired files: their rows first (in batches), then their bytes.

@@ -319,7 +319,7 @@ async fn store_room_image(
         expiry: Some(now + NEW_UPLOAD_LIFETIME_SECS),
         filename: filename.as_deref(),
     };
-    let store = FileStore::new(config.uploads_dir());
+    let store = FileStore::new(&config.data_dir);
     let id = store_upload(db, &store, &room.token, &new, Source::Copy(path)).await?;
     let update = crate::db::rooms::RoomUpdate {
         image: Some(id),

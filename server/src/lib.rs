@@ -50,7 +50,7 @@ pub async fn build(config: Config, clock: Clock, workers: usize) -> anyhow::Resu
     let state = Arc::new(AppState {
         db,
         limiters: limits::Limiters::new(clock.clone()),
-        files: files::FileStore::new(config.uploads_dir()),
+        files: files::FileStore::new(&config.data_dir),
         config: Arc::new(config),
         keys,
         clock,

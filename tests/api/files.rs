@@ -636,3 +636,29 @@ async fn downloads_need_read(#[values(Backend::Sqlite, Backend::Postgres)] be: B
     assert_eq!(r.status, 403);
     app.shutdown().await;
 }
+
+#[rstest]
+#[tokio::test]
+async fn cleanup_sweeps_stale_temp_files(
+    #[values(Backend::Sqlite, Backend::Postgres)] be: Backend,
+) {
+    let app = TestApp::spawn(be).await;
+    let tmp = app.config.data_dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let stale = tmp.join(".upload-crashed");
+    let fresh = tmp.join(".upload-in-flight");
+    std::fs::write(&stale, b"partial").unwrap();
+    std::fs::write(&fresh, b"partial").unwrap();
+    let seven_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(seven_hours_ago)
+        .unwrap();
+    let report = sogs_server::cleanup::run_once(&app.state).await.unwrap();
+    assert_eq!(report.temp_files, 1);
+    assert!(!stale.exists());
+    assert!(fresh.exists());
+    app.shutdown().await;
+}

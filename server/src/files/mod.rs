@@ -14,10 +14,12 @@ use std::path::{Component, Path, PathBuf};
 /// New uploads expire after this long unless attached to a post or made a room image.
 pub const NEW_UPLOAD_LIFETIME_SECS: f64 = 3600.0;
 
-/// Where uploads are stored: `<data_dir>/uploads/<room token>/<id>_<name>`.
+/// Where uploads are stored: `<data_dir>/uploads/<room token>/<id>_<name>`, staged in
+/// `<data_dir>/tmp` (where request bodies are spooled too) before being renamed into place.
 #[derive(Clone, Debug)]
 pub struct FileStore {
     uploads: PathBuf,
+    tmp: PathBuf,
 }
 
 /// Where the bytes of a new upload come from.
@@ -41,8 +43,12 @@ impl<'a> Source<'a> {
 }
 
 impl FileStore {
-    pub fn new(uploads: PathBuf) -> Self {
-        Self { uploads }
+    /// A store for a data folder: `<data_dir>/uploads` and `<data_dir>/tmp`.
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            uploads: data_dir.join("uploads"),
+            tmp: data_dir.join("tmp"),
+        }
     }
 
     /// The stored path of upload `id` relative to the uploads folder (what the database keeps).
@@ -58,8 +64,8 @@ impl FileStore {
         (normal && !rel.as_os_str().is_empty()).then(|| self.uploads.join(rel))
     }
 
-    /// Writes an upload's bytes to `rel`: first into a temporary file in the destination
-    /// folder (synced to disk), then renamed to its final name.
+    /// Writes an upload's bytes to `rel`: complete and synced to disk in a temporary file
+    /// first, then renamed to its final name, so no partial file is ever visible there.
     pub async fn save(&self, source: Source<'_>, rel: &str) -> io::Result<()> {
         let dest = self.absolute(rel).ok_or_else(|| bad_path(rel))?;
         let dir = dest
@@ -71,7 +77,36 @@ impl FileStore {
             Source::Move(p) => OwnedSource::Move(p.to_path_buf()),
             Source::Copy(p) => OwnedSource::Copy(p.to_path_buf()),
         };
-        blocking(move || save_blocking(&source, &dir, &dest)).await
+        let tmp = self.tmp.clone();
+        blocking(move || save_blocking(&source, &tmp, &dir, &dest)).await
+    }
+
+    /// Deletes temporary files older than `max_age` (left behind by a crash mid-upload);
+    /// returns how many.
+    pub async fn sweep_tmp(&self, max_age: std::time::Duration) -> io::Result<u64> {
+        let tmp = self.tmp.clone();
+        blocking(move || {
+            let entries = match std::fs::read_dir(&tmp) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+                Err(e) => return Err(e),
+            };
+            let mut removed = 0;
+            for entry in entries {
+                let entry = entry?;
+                let meta = entry.metadata()?;
+                let old = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .is_some_and(|age| age > max_age);
+                if meta.is_file() && old && std::fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .await
     }
 
     /// The absolute path and size of a stored file; `None` when its bytes are missing.
@@ -144,16 +179,30 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| io::Error::other(format!("file task failed: {e}")))?
 }
 
-fn save_blocking(source: &OwnedSource, dir: &Path, dest: &Path) -> io::Result<()> {
+fn save_blocking(source: &OwnedSource, tmp_dir: &Path, dir: &Path, dest: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     if let OwnedSource::Move(src) = source {
-        // A spooled body is already complete: make sure it is on disk, then rename it. Across
-        // file systems (EXDEV) fall back to copying.
+        // A spooled body is already complete: make sure it is on disk, then rename it.
         std::fs::File::open(src)?.sync_all()?;
         if std::fs::rename(src, dest).is_ok() {
             return sync_dir(dir);
         }
     }
+    // Stage in the temporary folder; if that is on another file system than the uploads
+    // (rename fails), stage in the destination folder instead.
+    std::fs::create_dir_all(tmp_dir)?;
+    let staged = stage(source, tmp_dir)?;
+    match staged.persist(dest) {
+        Ok(_) => sync_dir(dir),
+        Err(_) => {
+            stage(source, dir)?.persist(dest).map_err(|e| e.error)?;
+            sync_dir(dir)
+        }
+    }
+}
+
+/// A complete, synced temporary copy of `source` in `dir`.
+fn stage(source: &OwnedSource, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".upload-")
         .tempfile_in(dir)?;
@@ -165,8 +214,7 @@ fn save_blocking(source: &OwnedSource, dir: &Path, dest: &Path) -> io::Result<()
         }
     }
     tmp.as_file().sync_all()?;
-    tmp.persist(dest).map_err(|e| e.error)?;
-    sync_dir(dir)
+    Ok(tmp)
 }
 
 /// Makes a rename durable (best effort: not every platform can sync a directory).
@@ -392,7 +440,7 @@ mod tests {
             FileStore::relative_path("lobby", 7, Some("a b")),
             "lobby/7_a_b"
         );
-        let store = FileStore::new(PathBuf::from("/data/uploads"));
+        let store = FileStore::new(Path::new("/data"));
         assert_eq!(
             store.absolute("lobby/7_a_b"),
             Some(PathBuf::from("/data/uploads/lobby/7_a_b"))
