@@ -12,8 +12,8 @@ use utoipa::OpenApi;
         rooms::list_rooms, rooms::get_room, rooms::update_room, rooms::poll_info,
         messages::since, messages::recent, messages::before, messages::get_message,
         messages::post_message, messages::edit_message, messages::delete_message,
-        files::upload, files::download,
-        reactions::add, reactions::remove, reactions::clear, reactions::reactors,
+        files::upload, files::download, files::download_named_doc,
+        reactions::add, reactions::remove, reactions::clear, reactions::clear_all_doc, reactions::reactors,
         dm::send, dm::inbox, dm::inbox_since, dm::outbox, dm::outbox_since, dm::clear_inbox,
     ),
     tags((name = "general"), (name = "rooms"), (name = "messages"), (name = "files"), (name = "reactions"), (name = "dm"))

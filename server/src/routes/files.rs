@@ -30,7 +30,7 @@ pub struct Uploaded {
 #[utoipa::path(post, path = "/room/{token}/file", tag = "files",
     params(("token" = String, Path),
         ("Content-Disposition" = Option<String>, Header, description = "e.g. `attachment; filename*=UTF-8''name.txt`")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = String, content_type = "application/octet-stream", description = "The raw file bytes (not base64)"),
     responses((status = 201, body = Uploaded), (status = 400, description = "Empty body"),
         (status = 403, description = "No write or upload permission"), (status = 413, description = "Larger than the upload limit")))]
 pub async fn upload(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
@@ -127,3 +127,10 @@ pub async fn download(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response
     );
     Ok(resp)
 }
+
+/// Download a file; the trailing name is ignored (same as `/room/{token}/file/{id}`).
+#[utoipa::path(get, path = "/room/{token}/file/{id}/{name}", tag = "files",
+    params(("token" = String, Path), ("id" = i64, Path), ("name" = String, Path, description = "Ignored; may contain `/`")),
+    responses((status = 200, description = "As `/room/{token}/file/{id}`", content_type = "application/octet-stream"),
+        (status = 404, description = "Unknown, expired, or not in this room")))]
+pub async fn download_named_doc() {}

@@ -155,3 +155,10 @@ pub async fn reactors(ctx: &Ctx<'_>, token: &str, id: i64, r: &str) -> ApiResult
     let list = ctx.st.db.reaction_reactors(id, r, limit).await?;
     Ok(Response::json(200, &list))
 }
+
+/// Remove every reaction from a message (moderators).
+#[utoipa::path(delete, path = "/room/{token}/reactions/{id}", tag = "reactions",
+    params(("token" = String, Path), ("id" = i64, Path)),
+    responses((status = 200, body = Cleared), (status = 403, description = "Not a moderator"),
+        (status = 404, description = "No such regular message in this room")))]
+pub async fn clear_all_doc() {}
