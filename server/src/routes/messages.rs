@@ -209,6 +209,10 @@ impl PostBody {
     }
 }
 
+/// At most this many ids of a post's `files` are considered (the rest are ignored, like any
+/// id that does not qualify); it bounds the size of the attaching statement.
+const MAX_ATTACHMENTS: usize = 100;
+
 /// Attaches the caller's recent uploads to a message (PROTOCOL.md §8.5); files that do not
 /// qualify are silently ignored. Attached files expire after the configured upload expiry.
 async fn attach_files(
@@ -219,6 +223,7 @@ async fn attach_files(
     files: &[i64],
     now: f64,
 ) -> ApiResult<()> {
+    let files = files.get(..MAX_ATTACHMENTS).unwrap_or(files);
     if !files.is_empty() {
         let expiry = ctx.st.config.upload_expiry_secs.map(|secs| now + secs);
         ctx.st
