@@ -19,3 +19,7 @@ pub mod url;
 
 #[cfg(feature = "http")]
 pub mod client;
+#[cfg(feature = "http")]
+pub mod dm_api;
+#[cfg(feature = "http")]
+pub mod files_api;

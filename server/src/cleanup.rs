@@ -10,6 +10,9 @@ pub const INTERVAL: Duration = Duration::from_secs(10);
 const ACTIVE_WINDOW_SECS: f64 = 7.0 * 86400.0;
 const ACTIVITY_PRUNE_SECS: f64 = 60.0 * 86400.0;
 const HISTORY_PRUNE_SECS: f64 = 30.0 * 86400.0;
+/// Spooled bodies and staged uploads older than this are leftovers of a crash (by wall-clock
+/// file time: uploads in flight take minutes at most).
+const STALE_TEMP_AGE: Duration = Duration::from_secs(6 * 3600);
 
 /// One pass of every cleanup step; returns what it did, for logs and tests.
 pub async fn run_once(st: &AppState) -> anyhow::Result<CleanupReport> {
@@ -21,6 +24,9 @@ pub async fn run_once(st: &AppState) -> anyhow::Result<CleanupReport> {
         history: st.db.prune_history(now - HISTORY_PRUNE_SECS).await?,
         permission_changes: applied.permissions.len() as u64,
         ban_changes: applied.bans.len() as u64,
+        files: prune_files(st, now).await?,
+        dms: st.db.prune_dms(now).await?,
+        temp_files: st.files.sweep_tmp(STALE_TEMP_AGE).await?,
     };
     st.db
         .refresh_active_users(now - ACTIVE_WINDOW_SECS, now - ACTIVITY_PRUNE_SECS)
@@ -37,6 +43,12 @@ pub struct CleanupReport {
     pub permission_changes: u64,
     /// Scheduled bans/unbans that changed something.
     pub ban_changes: u64,
+    /// Expired uploads deleted (rows and bytes).
+    pub files: u64,
+    /// Expired direct messages deleted.
+    pub dms: u64,
+    /// Temporary upload files left behind by a crash, deleted.
+    pub temp_files: u64,
 }
 
 /// Records what the schedule applied in the moderation log, with actor `system`.
@@ -67,6 +79,24 @@ async fn log_applied_futures(
         st.db.log_moderation(now, &entry).await?;
     }
     Ok(())
+}
+
+/// Deletes expired files: their rows first (in batches), then their bytes.
+async fn prune_files(st: &AppState, now: f64) -> anyhow::Result<u64> {
+    const BATCH: i64 = 500;
+    let mut done = 0;
+    loop {
+        let paths = st.db.take_expired_files(now, BATCH).await?;
+        for path in &paths {
+            if let Err(e) = st.files.remove(path).await {
+                tracing::warn!(error = %e, path = %path, "could not delete an expired upload");
+            }
+        }
+        done += paths.len() as u64;
+        if (paths.len() as i64) < BATCH {
+            return Ok(done);
+        }
+    }
 }
 
 pub async fn run_forever(st: Arc<AppState>) {

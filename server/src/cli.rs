@@ -206,7 +206,7 @@ pub enum RoomCmd {
     },
     /// Delete a room and everything in it.
     Delete { token: String },
-    /// Change a room's name, description, default permissions or post rate limit.
+    /// Change a room's name, description, default permissions, post rate limit, image or DM policy.
     Update {
         token: String,
         #[arg(long)]
@@ -220,6 +220,12 @@ pub enum RoomCmd {
         /// Posts per user: N/SECONDS, `off`, or `default` (5/16).
         #[arg(long, value_name = "N/SECONDS|off", value_parser = parse_rate_limit)]
         rate_limit: Option<RateLimitArg>,
+        /// Upload this file into the room and make it the room image.
+        #[arg(long, value_name = "FILE")]
+        image: Option<PathBuf>,
+        /// Refuse DMs to members of this room from users who are not members (true/false).
+        #[arg(long, value_name = "BOOL")]
+        dm_members_only: Option<bool>,
     },
     /// Show or change a room's word filter, alphabet filter and new-user probation.
     Filter(FilterArgs),
@@ -486,6 +492,8 @@ async fn room_cmd(
             description,
             permissions,
             rate_limit,
+            image,
+            dm_members_only,
         } => {
             let mut upd = RoomUpdate {
                 name: name.map(|n| n.chars().filter(|c| *c >= ' ').collect()),
@@ -505,9 +513,13 @@ async fn room_cmd(
                 upd.default_upload = Some(d.upload);
                 upd.default_accessible = Some(d.accessible);
             }
-            if upd.is_empty() && rate_limit.is_none() {
+            if upd.is_empty()
+                && rate_limit.is_none()
+                && image.is_none()
+                && dm_members_only.is_none()
+            {
                 return Err(Usage(
-                    "nothing to change: give --name, --description, --permissions or --rate-limit"
+                    "nothing to change: give --name, --description, --permissions, --rate-limit, --image or --dm-members-only"
                         .into(),
                 )
                 .into());
@@ -544,6 +556,14 @@ async fn room_cmd(
                 };
                 db.set_room_rate_limit(room.id, setting).await?;
                 changed.push(format!("rate-limit={text}"));
+            }
+            if let Some(path) = image {
+                let id = store_room_image(&db, config, &room, &path, now).await?;
+                changed.push(format!("image=file {id}"));
+            }
+            if let Some(on) = dm_members_only {
+                db.set_dm_members_only(room.id, on).await?;
+                changed.push(format!("dm-members-only={on}"));
             }
             cli_log(
                 &db,
@@ -922,6 +942,50 @@ async fn filter_cmd(
     )
     .await?;
     print_filters(out, &room.token, &f, args.json)
+}
+
+/// Copies a local file into a room's uploads and makes it the room image.
+async fn store_room_image(
+    db: &Db,
+    config: &Config,
+    room: &crate::db::rooms::RoomRow,
+    path: &std::path::Path,
+    now: f64,
+) -> anyhow::Result<i64> {
+    use crate::files::{clean_filename, store_upload, FileStore, Source, NEW_UPLOAD_LIFETIME_SECS};
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() || meta.len() == 0 {
+        bail!("{}: not a non-empty file", path.display());
+    }
+    if meta.len() > config.upload_max_bytes {
+        bail!(
+            "{}: {} bytes is over the upload limit of {} bytes",
+            path.display(),
+            meta.len(),
+            config.upload_max_bytes
+        );
+    }
+    let filename = path
+        .file_name()
+        .and_then(|n| clean_filename(&n.to_string_lossy()));
+    let new = crate::db::files::NewFile {
+        room: room.id,
+        uploader: None,
+        size: i64::try_from(meta.len())?,
+        uploaded: now,
+        expiry: Some(now + NEW_UPLOAD_LIFETIME_SECS),
+        filename: filename.as_deref(),
+    };
+    let store = FileStore::new(&config.data_dir);
+    let id = store_upload(db, &store, &room.token, &new, Source::Copy(path)).await?;
+    let update = crate::db::rooms::RoomUpdate {
+        image: Some(id),
+        ..Default::default()
+    };
+    db.update_room(room.id, &update, now)
+        .await?
+        .map_err(|e| anyhow!("could not set the room image: {e:?}"))?;
+    Ok(id)
 }
 
 async fn mod_cmd(

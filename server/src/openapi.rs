@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
 //! `openapi/sogs.json` is this document, checked in; a test fails when it is stale.
 
-use crate::routes::{general, messages, rooms, users};
+use crate::routes::{dm, files, general, messages, reactions, rooms, users};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -17,8 +17,11 @@ use utoipa::OpenApi;
         rooms::room_future_permissions, rooms::user_future_permissions, rooms::add_future_permission,
         rooms::delete_all_in_room, rooms::delete_all_everywhere,
         users::ban_user, users::unban_user, users::set_moderator,
+        files::upload, files::download, files::download_named_doc,
+        reactions::add, reactions::remove, reactions::clear, reactions::clear_all_doc, reactions::reactors,
+        dm::send, dm::inbox, dm::inbox_since, dm::outbox, dm::outbox_since, dm::clear_inbox,
     ),
-    tags((name = "general"), (name = "rooms"), (name = "messages"), (name = "moderation"), (name = "users"))
+    tags((name = "general"), (name = "rooms"), (name = "messages"), (name = "files"), (name = "reactions"), (name = "dm"), (name = "moderation"), (name = "users"))
 )]
 pub struct ApiDoc;
 

@@ -5,4 +5,7 @@
 mod auth;
 mod cli;
 mod core;
+mod dm;
+mod files;
 mod moderation;
+mod reactions;

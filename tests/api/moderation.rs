@@ -1426,10 +1426,30 @@ async fn probation_blocks_links_for_new_users(
         app.clock.now() + 600.0
     ));
 
+    let upload = |who: &sogs_tests::TestUser| {
+        let c = who.client.clone();
+        let path = format!("/room/{room}/file");
+        async move {
+            c.request(
+                "POST",
+                &path,
+                Some((b"bytes", "application/octet-stream")),
+                &[],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let r = upload(&bob).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(upload(&modr).await.status, 201);
+
     app.clock.advance(599.0);
     assert_eq!(bob.post(&room, "https://x.io").await.status, 403);
+    assert_eq!(upload(&bob).await.status, 403);
     app.clock.advance(1.0);
     bob.post_ok(&room, "now I may: https://x.io").await;
+    assert_eq!(upload(&bob).await.status, 201);
     cli_ok(&app, &["room", "filter", &room, "--probation", "off"]).await;
     app.user(3)
         .post_ok(&room, "first post with www.example.org")

@@ -8,9 +8,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 use std::time::Duration;
 
+pub mod files;
+pub mod inbox;
 pub mod messages;
 pub mod moderation;
 pub mod nonces;
+pub mod reactions;
 pub mod rooms;
 pub mod users;
 
