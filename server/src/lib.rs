@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod limits;
+pub mod onion;
 pub mod openapi;
 pub mod routes;
 pub mod server;

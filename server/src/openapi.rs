@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
 //! `openapi/sogs.json` is this document, checked in; a test fails when it is stale.
 
-use crate::routes::{general, messages, rooms};
+use crate::routes::{general, messages, onion, rooms};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -12,8 +12,9 @@ use utoipa::OpenApi;
         rooms::list_rooms, rooms::get_room, rooms::poll_info,
         messages::since, messages::recent, messages::before, messages::get_message,
         messages::post_message, messages::edit_message, messages::delete_message,
+        onion::lsrpc_v4, onion::lsrpc_v3, onion::lsrpc_v3_loki_doc,
     ),
-    tags((name = "general"), (name = "rooms"), (name = "messages"))
+    tags((name = "general"), (name = "rooms"), (name = "messages"), (name = "onion"))
 )]
 pub struct ApiDoc;
 
