@@ -16,6 +16,7 @@ pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod onion;
+pub mod relay;
 pub mod openapi;
 pub mod routes;
 pub mod server;
@@ -106,7 +107,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
