@@ -211,7 +211,9 @@ impl SogsClient {
         extra_headers: &[(&str, &str)],
     ) -> Result<ApiResponse, ClientError> {
         if self.transport != Transport::Direct {
-            return self.onion_request(method, target, body, extra_headers).await;
+            return self
+                .onion_request(method, target, body, extra_headers)
+                .await;
         }
         let m = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| ClientError::Other(format!("bad method {method}")))?;

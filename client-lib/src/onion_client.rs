@@ -145,35 +145,34 @@ pub fn parse_node_list(json: &str) -> Result<Vec<OnionNode>, NodeListError> {
         .get("result")
         .unwrap_or(&value)
         .get("service_node_states");
-    let nodes: Vec<OnionNode> = match (states, &value) {
-        (Some(states), _) => {
-            let seeds: Vec<SeedNode> = serde_json::from_value(states.clone())
-                .map_err(|e| NodeListError::Invalid(format!("service_node_states: {e}")))?;
-            seeds
-                .into_iter()
-                .filter(|n| n.public_ip != "0.0.0.0" && !n.public_ip.is_empty())
-                .map(|n| {
-                    Ok(OnionNode {
-                        address: format!("https://{}:{}", n.public_ip, n.storage_port),
-                        x25519: key(&n.pubkey_x25519, "pubkey_x25519")?,
-                        ed25519: key(&n.pubkey_ed25519, "pubkey_ed25519")?,
+    let nodes: Vec<OnionNode> =
+        match (states, &value) {
+            (Some(states), _) => {
+                let seeds: Vec<SeedNode> = serde_json::from_value(states.clone())
+                    .map_err(|e| NodeListError::Invalid(format!("service_node_states: {e}")))?;
+                seeds
+                    .into_iter()
+                    .filter(|n| n.public_ip != "0.0.0.0" && !n.public_ip.is_empty())
+                    .map(|n| {
+                        Ok(OnionNode {
+                            address: format!("https://{}:{}", n.public_ip, n.storage_port),
+                            x25519: key(&n.pubkey_x25519, "pubkey_x25519")?,
+                            ed25519: key(&n.pubkey_ed25519, "pubkey_ed25519")?,
+                        })
                     })
-                })
-                .collect::<Result<_, NodeListError>>()?
-        }
-        (None, Value::Array(_)) => serde_json::from_value(value.clone())
-            .map_err(|e| NodeListError::Invalid(e.to_string()))?,
-        (None, Value::Object(o)) if o.contains_key("nodes") => {
-            serde_json::from_value(o.get("nodes").cloned().unwrap_or(Value::Null))
-                .map_err(|e| NodeListError::Invalid(format!("nodes: {e}")))?
-        }
-        _ => {
-            return Err(NodeListError::Invalid(
+                    .collect::<Result<_, NodeListError>>()?
+            }
+            (None, Value::Array(_)) => serde_json::from_value(value.clone())
+                .map_err(|e| NodeListError::Invalid(e.to_string()))?,
+            (None, Value::Object(o)) if o.contains_key("nodes") => {
+                serde_json::from_value(o.get("nodes").cloned().unwrap_or(Value::Null))
+                    .map_err(|e| NodeListError::Invalid(format!("nodes: {e}")))?
+            }
+            _ => return Err(NodeListError::Invalid(
                 "expected an array of nodes, {\"nodes\": [...]}, or a get_n_service_nodes reply"
                     .into(),
-            ))
-        }
-    };
+            )),
+        };
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(nodes.len());
     for mut node in nodes {
@@ -241,6 +240,19 @@ pub fn destination_for(
     Ok(FinalDestination::v4(host, port, protocol, server_pk))
 }
 
+/// An error and its causes, `: `-separated (an HTTP client's own text often omits the cause,
+/// e.g. "connection refused").
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
 #[cfg(feature = "http")]
 pub use send::*;
 
@@ -254,7 +266,7 @@ mod send {
         V4_TARGET,
     };
 
-    use super::{destination_for, OnionNode};
+    use super::{destination_for, error_chain, OnionNode};
 
     /// Default time allowed for one onion request end to end (relays allow 25 s per hop).
     pub const ONION_TIMEOUT: Duration = Duration::from_secs(40);
@@ -299,7 +311,7 @@ mod send {
                     timeout.as_secs()
                 ))
             } else {
-                ClientError::Onion(format!("{who} unreachable: {e}"))
+                ClientError::Onion(format!("{who} unreachable: {}", error_chain(&e)))
             }
         };
         let resp = send.map_err(describe)?;
@@ -353,8 +365,8 @@ mod send {
         let guard = path
             .first()
             .ok_or_else(|| ClientError::Onion("empty onion path".into()))?;
-        let dest = destination_for(base_url, *server_pk)
-            .map_err(|e| ClientError::Onion(e.to_string()))?;
+        let dest =
+            destination_for(base_url, *server_pk).map_err(|e| ClientError::Onion(e.to_string()))?;
         let hops: Vec<_> = path.iter().map(OnionNode::hop).collect();
         let (body, key) = wrap_path(enc, &hops, &dest, request)
             .map_err(onion_err("cannot build the onion request"))?;
@@ -362,7 +374,7 @@ mod send {
         let (status, body) = post(http, &guard.onion_url(), body, timeout, &who).await?;
         if status != 200 {
             return Err(ClientError::Onion(format!(
-                "onion path failed: {who} answered {status}: {}",
+                "{who} answered {status}: {}",
                 String::from_utf8_lossy(&body)
             )));
         }
@@ -443,9 +455,15 @@ mod tests {
     #[test]
     fn destinations() {
         let d = destination_for("http://127.0.0.1:8080", [1; 32]).unwrap();
-        assert_eq!((d.host.as_str(), d.port, d.protocol.as_str()), ("127.0.0.1", 8080, "http"));
+        assert_eq!(
+            (d.host.as_str(), d.port, d.protocol.as_str()),
+            ("127.0.0.1", 8080, "http")
+        );
         let d = destination_for("https://sogs.example.org/", [1; 32]).unwrap();
-        assert_eq!((d.host.as_str(), d.port, d.protocol.as_str()), ("sogs.example.org", 443, "https"));
+        assert_eq!(
+            (d.host.as_str(), d.port, d.protocol.as_str()),
+            ("sogs.example.org", 443, "https")
+        );
         let d = destination_for("http://[::1]:81", [1; 32]).unwrap();
         assert_eq!((d.host.as_str(), d.port), ("[::1]", 81));
         let d = destination_for("http://[::1]", [1; 32]).unwrap();

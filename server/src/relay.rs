@@ -36,7 +36,7 @@ use sogs_client::identity::x25519_secret_from_ed25519_seed;
 use sogs_client::onion::{
     build_onion_body, parse_onion_body, relay_instruction, RelayInstruction, MAX_ONION_BODY,
 };
-use sogs_client::onion_client::{load_node_list, OnionNode, MAX_HOPS};
+use sogs_client::onion_client::{error_chain, load_node_list, OnionNode, MAX_HOPS};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -279,9 +279,16 @@ async fn relay(st: &RelayState, body: Bytes) -> (u16, &'static str, Bytes) {
         Ok(p) => p,
         Err(e) => return fail(400, format!("Invalid onion request: {e}")),
     };
-    let hop_no = peeled.json.get("hop_no").and_then(Value::as_u64).unwrap_or(0);
+    let hop_no = peeled
+        .json
+        .get("hop_no")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     if hop_no > MAX_HOPS as u64 {
-        return fail(400, format!("Invalid onion request: too many hops ({hop_no})"));
+        return fail(
+            400,
+            format!("Invalid onion request: too many hops ({hop_no})"),
+        );
     }
     match relay_instruction(&peeled.plaintext) {
         Err(e) => fail(400, format!("Invalid onion request: {e}")),
@@ -336,7 +343,10 @@ async fn post(
                 ),
             )
         } else {
-            fail(502, format!("{what} unreachable: {who}: {e}"))
+            fail(
+                502,
+                format!("{what} unreachable: {who}: {}", error_chain(&e)),
+            )
         }
     };
     let resp = match sent {

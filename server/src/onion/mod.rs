@@ -133,9 +133,8 @@ pub fn inner_request(
     if !endpoint.starts_with('/') {
         return Err(Response::text(400, INVALID_V4));
     }
-    let (path, query) = split_target(endpoint).ok_or_else(|| {
-        ApiError::bad_request("Invalid percent-encoding in path").into_response()
-    })?;
+    let (path, query) = split_target(endpoint)
+        .ok_or_else(|| ApiError::bad_request("Invalid percent-encoding in path").into_response())?;
     let headers = headers
         .into_iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
@@ -257,14 +256,20 @@ mod tests {
         let r = inner_request(
             "GET",
             "/room/caf%C3%A9/messages/recent?limit=5",
-            vec![("X-SOGS-Pubkey".into(), "x".into()), ("Content-Length".into(), "9".into())],
+            vec![
+                ("X-SOGS-Pubkey".into(), "x".into()),
+                ("Content-Length".into(), "9".into()),
+            ],
             Vec::new(),
             None,
         )
         .unwrap();
         assert_eq!(r.path, "/room/café/messages/recent");
         assert_eq!(r.query.as_deref(), Some("limit=5"));
-        assert_eq!(r.headers, vec![("x-sogs-pubkey".to_owned(), "x".to_owned())]);
+        assert_eq!(
+            r.headers,
+            vec![("x-sogs-pubkey".to_owned(), "x".to_owned())]
+        );
         let raw = inner_request("GET", "/room/café", Vec::new(), Vec::new(), None).unwrap();
         assert_eq!(raw.path, "/room/café");
         for (m, e) in [("GET", "room"), ("PATCH", "/room"), ("GET", "/room/%FF")] {
@@ -286,7 +291,10 @@ mod tests {
 
     #[test]
     fn v3_bodies() {
-        let get = v3_request(br#"{"endpoint":"/rooms","method":"GET","body":"null"}"#, None);
+        let get = v3_request(
+            br#"{"endpoint":"/rooms","method":"GET","body":"null"}"#,
+            None,
+        );
         assert!(get.is_some_and(|r| r.body.is_empty()));
         assert!(v3_request(br#"{"endpoint":"/rooms","method":"GET","body":"x"}"#, None).is_none());
         assert!(v3_request(br#"{"endpoint":"rooms","method":"GET"}"#, None).is_none());
