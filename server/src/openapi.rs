@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
 //! `openapi/sogs.json` is this document, checked in; a test fails when it is stale.
 
-use crate::routes::{dm, files, general, messages, reactions, rooms, users};
+use crate::routes::{dm, files, general, messages, onion, reactions, rooms, users};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -20,8 +20,9 @@ use utoipa::OpenApi;
         files::upload, files::download, files::download_named_doc,
         reactions::add, reactions::remove, reactions::clear, reactions::clear_all_doc, reactions::reactors,
         dm::send, dm::inbox, dm::inbox_since, dm::outbox, dm::outbox_since, dm::clear_inbox,
+        onion::lsrpc_v4, onion::lsrpc_v3, onion::lsrpc_v3_loki_doc,
     ),
-    tags((name = "general"), (name = "rooms"), (name = "messages"), (name = "files"), (name = "reactions"), (name = "dm"), (name = "moderation"), (name = "users"))
+    tags((name = "general"), (name = "rooms"), (name = "messages"), (name = "files"), (name = "reactions"), (name = "dm"), (name = "moderation"), (name = "users"), (name = "onion"))
 )]
 pub struct ApiDoc;
 

@@ -8,4 +8,5 @@ mod core;
 mod dm;
 mod files;
 mod moderation;
+mod onion;
 mod reactions;
