@@ -15,7 +15,14 @@ pub mod message;
 pub mod mnemonic;
 pub mod onion;
 pub mod signing;
+pub mod types;
 pub mod url;
 
 #[cfg(feature = "http")]
+pub mod cli;
+#[cfg(feature = "http")]
 pub mod client;
+#[cfg(feature = "http")]
+pub mod community;
+#[cfg(feature = "http")]
+pub mod poller;
