@@ -30,7 +30,9 @@ use crate::dm::encrypt_blinded_dm;
 use crate::encoding::b64_encode;
 use crate::identity::Identity;
 use crate::ids::{IdPrefix, SessionId};
-use crate::message::{Attachment, MessageError, OutgoingMessage, PostBody};
+use crate::message::{
+    Attachment, MessageError, OutgoingMessage, PostBody, SIG_TIMESTAMP_TOLERANCE_MS,
+};
 use crate::signing::Signer;
 use crate::types::{
     capability, decode_room_message, seconds_to_ms, Capabilities, DecodeError, DirectMessage,
@@ -655,6 +657,18 @@ impl Community {
         }
     }
 
+    /// Refuses a message whose `sigTimestamp` receivers would reject (more than 6 h from now).
+    fn check_send_time(&self, msg: &OutgoingMessage) -> Result<(), CommunityError> {
+        let now = self.http.now_ms();
+        if msg.timestamp_ms.abs_diff(now) > SIG_TIMESTAMP_TOLERANCE_MS {
+            return Err(CommunityError::Invalid(format!(
+                "message timestamp {} is more than 6 h from now ({now}); the apps would drop it",
+                msg.timestamp_ms
+            )));
+        }
+        Ok(())
+    }
+
     /// Posts a text message; returns it as stored (decoded and verified).
     pub async fn post(&self, room: &str, text: &str) -> Result<RoomMessage, CommunityError> {
         self.post_message(room, &self.compose(text)).await
@@ -668,6 +682,7 @@ impl Community {
         msg: &OutgoingMessage,
     ) -> Result<RoomMessage, CommunityError> {
         msg.validate()?;
+        self.check_send_time(msg)?;
         let token = self.token(room)?;
         let path = format!("/room/{}/message", encode_path_segment(&token));
         let what = format!("POST {path}");
@@ -739,6 +754,7 @@ impl Community {
         msg: &OutgoingMessage,
     ) -> Result<(), CommunityError> {
         msg.validate()?;
+        self.check_send_time(msg)?;
         let token = self.token(room)?;
         let path = format!("/room/{}/message/{id}", encode_path_segment(&token));
         let what = format!("PUT {path}");
