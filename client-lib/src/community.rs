@@ -330,9 +330,7 @@ pub fn parse_content_disposition(value: &str) -> Option<String> {
         match key.trim().to_ascii_lowercase().as_str() {
             "filename*" => {
                 let val = val.trim();
-                let encoded = val
-                    .split_once("''")
-                    .map_or(val, |(_charset, rest)| rest);
+                let encoded = val.split_once("''").map_or(val, |(_charset, rest)| rest);
                 if let Ok(s) = percent_decode_str(encoded).decode_utf8() {
                     return Some(s.into_owned());
                 }
@@ -420,10 +418,7 @@ impl Community {
 
     /// Parses `url`, joins its room and returns the community and the room token as the
     /// server spells it.
-    pub async fn join_url(
-        url: &str,
-        identity: Identity,
-    ) -> Result<(Self, String), CommunityError> {
+    pub async fn join_url(url: &str, identity: Identity) -> Result<(Self, String), CommunityError> {
         let url = CommunityUrl::parse(url).map_err(|e| CommunityError::Invalid(e.to_string()))?;
         let mut c = Self::new(&url, identity);
         let token = c.join(&url).await?.token.clone();
@@ -565,9 +560,9 @@ impl Community {
             attempt += 1;
             match self.join_once(url).await {
                 Ok(info) => break info,
-                Err(CommunityError::Client(ClientError::Http(_)) | CommunityError::Timeout { .. })
-                    if attempt < JOIN_ATTEMPTS =>
-                {
+                Err(
+                    CommunityError::Client(ClientError::Http(_)) | CommunityError::Timeout { .. },
+                ) if attempt < JOIN_ATTEMPTS => {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 Err(e) => return Err(e),

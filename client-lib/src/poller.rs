@@ -176,11 +176,7 @@ impl Community {
         if answers.len() != plan.len() {
             return Err(CommunityError::BadResponse {
                 what: "POST /batch".to_owned(),
-                detail: format!(
-                    "{} answers for {} sub-requests",
-                    answers.len(),
-                    plan.len()
-                ),
+                detail: format!("{} answers for {} sub-requests", answers.len(), plan.len()),
             });
         }
         let mut result = PollResult::default();
@@ -426,7 +422,11 @@ mod tests {
         let pk = [7u8; 32];
         let mut state = CommunityState::new("http://example.org", &pk);
         state.capabilities = vec!["blind".into(), "reactions".into(), "sogs".into()];
-        state.rooms = vec![room("Lobby", None), room("dev", Some(0)), room("x", Some(42))];
+        state.rooms = vec![
+            room("Lobby", None),
+            room("dev", Some(0)),
+            room("x", Some(42)),
+        ];
         state.outbox_max_id = 9;
         let c = Community::from_state(state, Identity::from_seed(&[1; 16]), None).unwrap();
         let body = serde_json::to_value(c.batch_body()).unwrap();

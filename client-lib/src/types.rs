@@ -275,7 +275,10 @@ pub(crate) struct RawReactionResult {
 
 impl RawReactionResult {
     pub(crate) fn into_result(self) -> ReactionResult {
-        let v = self.added.or(self.removed).unwrap_or(serde_json::Value::Null);
+        let v = self
+            .added
+            .or(self.removed)
+            .unwrap_or(serde_json::Value::Null);
         let changed = match v {
             serde_json::Value::Bool(b) => b,
             serde_json::Value::Number(n) => n.as_i64().is_some_and(|n| n > 0),

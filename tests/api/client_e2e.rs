@@ -371,10 +371,7 @@ async fn dms_both_ways_inbox_outbox(#[values(Backend::Sqlite, Backend::Postgres)
     // Someone who never used this server cannot be reached by Session ID.
     let stranger = TestApp::identity(9).session_id();
     let err = alice.send_dm(&stranger, "hello?").await.unwrap_err();
-    assert!(
-        matches!(err, CommunityError::RecipientUnknown(_)),
-        "{err}"
-    );
+    assert!(matches!(err, CommunityError::RecipientUnknown(_)), "{err}");
     // A 00 id is not a DM target.
     let unblinded = SessionId::parse(&format!("00{}", "ab".repeat(32))).unwrap();
     assert!(matches!(
@@ -488,7 +485,10 @@ async fn unblinded_server(#[values(Backend::Sqlite, Backend::Postgres)] be: Back
     );
     let mut poller = Poller::new(bob);
     let posted = alice.post("lobby", "unblinded hello").await.unwrap();
-    assert_eq!(posted.author.to_string(), alice.identity().session_id().to_string());
+    assert_eq!(
+        posted.author.to_string(),
+        alice.identity().session_id().to_string()
+    );
     let events = poller.poll_now().await.unwrap();
     let m = new_message(&events);
     assert_eq!(m.text(), "unblinded hello");

@@ -2,5 +2,6 @@
 //! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod core;
+mod client_cli;
 mod client_e2e;
+mod core;
