@@ -17,6 +17,8 @@ pub async fn run_once(st: &AppState) -> anyhow::Result<CleanupReport> {
     let report = CleanupReport {
         nonces: st.db.prune_nonces(now).await?,
         history: st.db.prune_history(now - HISTORY_PRUNE_SECS).await?,
+        files: prune_files(st, now).await?,
+        dms: st.db.prune_dms(now).await?,
     };
     st.db
         .refresh_active_users(now - ACTIVE_WINDOW_SECS, now - ACTIVITY_PRUNE_SECS)
@@ -29,6 +31,28 @@ pub async fn run_once(st: &AppState) -> anyhow::Result<CleanupReport> {
 pub struct CleanupReport {
     pub nonces: u64,
     pub history: u64,
+    /// Expired uploads deleted (rows and bytes).
+    pub files: u64,
+    /// Expired direct messages deleted.
+    pub dms: u64,
+}
+
+/// Deletes expired files: their rows first (in batches), then their bytes.
+async fn prune_files(st: &AppState, now: f64) -> anyhow::Result<u64> {
+    const BATCH: i64 = 500;
+    let mut done = 0;
+    loop {
+        let paths = st.db.take_expired_files(now, BATCH).await?;
+        for path in &paths {
+            if let Err(e) = st.files.remove(path).await {
+                tracing::warn!(error = %e, path = %path, "could not delete an expired upload");
+            }
+        }
+        done += paths.len() as u64;
+        if (paths.len() as i64) < BATCH {
+            return Ok(done);
+        }
+    }
 }
 
 pub async fn run_forever(st: Arc<AppState>) {

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::keys::ServerKeys;
-use anyhow::{anyhow, bail};
+use anyhow::{anyhow, bail, Context};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -57,6 +57,16 @@ pub enum RoomCmd {
     },
     /// Delete a room and everything in it.
     Delete { token: String },
+    /// Change a room's settings.
+    Update {
+        token: String,
+        /// Upload this file into the room and make it the room image.
+        #[arg(long, value_name = "FILE")]
+        image: Option<PathBuf>,
+        /// Refuse DMs to members of this room from users who are not members (true/false).
+        #[arg(long, value_name = "BOOL")]
+        dm_members_only: Option<bool>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -251,8 +261,74 @@ async fn room_cmd(
             db.delete_room(room.id).await?;
             writeln!(out, "deleted room {}", room.token)?;
         }
+        RoomCmd::Update {
+            token,
+            image,
+            dm_members_only,
+        } => {
+            if image.is_none() && dm_members_only.is_none() {
+                bail!("nothing to change: give --image FILE or --dm-members-only BOOL");
+            }
+            let (db, _) = open(config).await?;
+            let room = db
+                .room_by_token(&token)
+                .await?
+                .ok_or_else(|| anyhow!("no room `{token}`"))?;
+            if let Some(path) = image {
+                let id = store_room_image(&db, config, &room, &path, now).await?;
+                writeln!(out, "room {} image is now file {id}", room.token)?;
+            }
+            if let Some(on) = dm_members_only {
+                db.set_dm_members_only(room.id, on).await?;
+                writeln!(out, "room {} dm_members_only = {on}", room.token)?;
+            }
+        }
     }
     Ok(())
+}
+
+/// Copies a local file into a room's uploads and makes it the room image.
+async fn store_room_image(
+    db: &Db,
+    config: &Config,
+    room: &crate::db::rooms::RoomRow,
+    path: &std::path::Path,
+    now: f64,
+) -> anyhow::Result<i64> {
+    use crate::files::{clean_filename, store_upload, FileStore, Source, NEW_UPLOAD_LIFETIME_SECS};
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() || meta.len() == 0 {
+        bail!("{}: not a non-empty file", path.display());
+    }
+    if meta.len() > config.upload_max_bytes {
+        bail!(
+            "{}: {} bytes is over the upload limit of {} bytes",
+            path.display(),
+            meta.len(),
+            config.upload_max_bytes
+        );
+    }
+    let filename = path
+        .file_name()
+        .and_then(|n| clean_filename(&n.to_string_lossy()));
+    let new = crate::db::files::NewFile {
+        room: room.id,
+        uploader: None,
+        size: i64::try_from(meta.len())?,
+        uploaded: now,
+        expiry: Some(now + NEW_UPLOAD_LIFETIME_SECS),
+        filename: filename.as_deref(),
+    };
+    let store = FileStore::new(config.uploads_dir());
+    let id = store_upload(db, &store, &room.token, &new, Source::Copy(path)).await?;
+    let update = crate::db::rooms::RoomUpdate {
+        image: Some(id),
+        ..Default::default()
+    };
+    db.update_room(room.id, &update, now)
+        .await?
+        .map_err(|e| anyhow!("could not set the room image: {e:?}"))?;
+    Ok(id)
 }
 
 async fn mod_cmd(

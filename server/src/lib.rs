@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod keys;
 pub mod limits;
@@ -49,6 +50,7 @@ pub async fn build(config: Config, clock: Clock, workers: usize) -> anyhow::Resu
     let state = Arc::new(AppState {
         db,
         limiters: limits::Limiters::new(clock.clone()),
+        files: files::FileStore::new(config.uploads_dir()),
         config: Arc::new(config),
         keys,
         clock,

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
 //! `openapi/sogs.json` is this document, checked in; a test fails when it is stale.
 
-use crate::routes::{general, messages, rooms};
+use crate::routes::{dm, files, general, messages, reactions, rooms};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -9,11 +9,14 @@ use utoipa::OpenApi;
     info(title = "Session Community server (SOGS v3)", description = "Rooms, messages, moderation, files, reactions, direct messages and onion requests. Authenticated with X-SOGS-Pubkey/Timestamp/Nonce/Signature headers."),
     paths(
         general::capabilities, general::batch, general::sequence_doc, general::openapi_json, general::docs,
-        rooms::list_rooms, rooms::get_room, rooms::poll_info,
+        rooms::list_rooms, rooms::get_room, rooms::update_room, rooms::poll_info,
         messages::since, messages::recent, messages::before, messages::get_message,
         messages::post_message, messages::edit_message, messages::delete_message,
+        files::upload, files::download,
+        reactions::add, reactions::remove, reactions::clear, reactions::reactors,
+        dm::send, dm::inbox, dm::inbox_since, dm::outbox, dm::outbox_since, dm::clear_inbox,
     ),
-    tags((name = "general"), (name = "rooms"), (name = "messages"))
+    tags((name = "general"), (name = "rooms"), (name = "messages"), (name = "files"), (name = "reactions"), (name = "dm"))
 )]
 pub struct ApiDoc;
 

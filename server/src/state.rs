@@ -3,6 +3,7 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::files::FileStore;
 use crate::keys::ServerKeys;
 use crate::limits::Limiters;
 use std::sync::Arc;
@@ -13,6 +14,8 @@ pub struct AppState {
     pub keys: ServerKeys,
     pub clock: Clock,
     pub limiters: Limiters,
+    /// Uploaded files on disk.
+    pub files: FileStore,
 }
 
 impl AppState {

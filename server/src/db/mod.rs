@@ -8,8 +8,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 use std::time::Duration;
 
+pub mod files;
+pub mod inbox;
 pub mod messages;
 pub mod nonces;
+pub mod reactions;
 pub mod rooms;
 pub mod users;
 

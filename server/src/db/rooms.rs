@@ -108,3 +108,83 @@ impl Db {
         Ok(on_pool!(self, p => sqlx::query_as(Q).bind(room).fetch_all(p).await?))
     }
 }
+
+/// A change to a room's settings; `None` fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RoomUpdate {
+    pub name: Option<String>,
+    /// `Some(None)` removes the description.
+    pub description: Option<Option<String>>,
+    /// File id of an upload in this room to use as the room image.
+    pub image: Option<i64>,
+    pub default_read: Option<bool>,
+    pub default_accessible: Option<bool>,
+    pub default_write: Option<bool>,
+    pub default_upload: Option<bool>,
+}
+
+impl RoomUpdate {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Why a room update was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RoomUpdateError {
+    /// The image is not an upload of this room.
+    ImageNotInRoom,
+}
+
+impl Db {
+    /// Applies a room update in one transaction. Name, description and image changes bump
+    /// `info_updates` once each (a value equal to the current one is no change); default
+    /// permission changes do not. A new image never expires; the previous one expires now.
+    /// Returns the room's `info_updates` afterwards.
+    pub async fn update_room(
+        &self,
+        room: i64,
+        upd: &RoomUpdate,
+        now: f64,
+    ) -> DbResult<Result<i64, RoomUpdateError>> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            // Take the write lock first (SQLite), then read the current values.
+            sqlx::query("UPDATE rooms SET info_updates = info_updates WHERE id = $1").bind(room).execute(&mut *tx).await?;
+            let q = format!("SELECT {ROOM_COLS} FROM rooms WHERE id = $1");
+            let cur = sqlx::query_as::<_, RoomRow>(&q).bind(room).fetch_one(&mut *tx).await?;
+            let mut bumps: i64 = 0;
+            if let Some(name) = upd.name.as_ref().filter(|n| **n != cur.name) {
+                sqlx::query("UPDATE rooms SET name = $1 WHERE id = $2").bind(name).bind(room).execute(&mut *tx).await?;
+                bumps += 1;
+            }
+            if let Some(desc) = upd.description.as_ref().filter(|d| **d != cur.description) {
+                sqlx::query("UPDATE rooms SET description = $1 WHERE id = $2").bind(desc).bind(room).execute(&mut *tx).await?;
+                bumps += 1;
+            }
+            if let Some(image) = upd.image {
+                const FILE: &str = "SELECT id FROM files WHERE id = $1 AND room = $2 AND (expiry IS NULL OR expiry > $3)";
+                let found: Option<i64> = sqlx::query_scalar(FILE).bind(image).bind(room).bind(now).fetch_optional(&mut *tx).await?;
+                if found.is_none() {
+                    return Ok(Err(RoomUpdateError::ImageNotInRoom));
+                }
+                sqlx::query("UPDATE files SET expiry = NULL WHERE id = $1").bind(image).execute(&mut *tx).await?;
+                if cur.image != Some(image) {
+                    if let Some(old) = cur.image {
+                        sqlx::query("UPDATE files SET expiry = 0 WHERE id = $1").bind(old).execute(&mut *tx).await?;
+                    }
+                    sqlx::query("UPDATE rooms SET image = $1 WHERE id = $2").bind(image).bind(room).execute(&mut *tx).await?;
+                    bumps += 1;
+                }
+            }
+            const DEFAULTS: &str = "UPDATE rooms SET default_read = COALESCE($1, default_read), default_accessible = COALESCE($2, default_accessible), default_write = COALESCE($3, default_write), default_upload = COALESCE($4, default_upload) WHERE id = $5";
+            sqlx::query(DEFAULTS)
+                .bind(upd.default_read).bind(upd.default_accessible).bind(upd.default_write).bind(upd.default_upload).bind(room)
+                .execute(&mut *tx).await?;
+            const BUMP: &str = "UPDATE rooms SET info_updates = info_updates + $1 WHERE id = $2 RETURNING info_updates";
+            let info: i64 = sqlx::query_scalar(BUMP).bind(bumps).bind(room).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Ok(info))
+        })
+    }
+}

@@ -209,6 +209,26 @@ impl PostBody {
     }
 }
 
+/// Attaches the caller's recent uploads to a message (PROTOCOL.md §8.5); files that do not
+/// qualify are silently ignored. Attached files expire after the configured upload expiry.
+async fn attach_files(
+    ctx: &Ctx<'_>,
+    room: i64,
+    user: i64,
+    message: i64,
+    files: &[i64],
+    now: f64,
+) -> ApiResult<()> {
+    if !files.is_empty() {
+        let expiry = ctx.st.config.upload_expiry_secs.map(|secs| now + secs);
+        ctx.st
+            .db
+            .attach_files(room, user, message, files, now, expiry)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Post a message. Returns the stored message object.
 #[utoipa::path(post, path = "/room/{token}/message", tag = "messages",
     params(("token" = String, Path)), request_body = PostBody,
@@ -231,7 +251,7 @@ pub async fn post_message(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
     if (whisper_mods || whisper_to.is_some()) && !perms.moderator {
         return Err(ApiError::forbidden("Only moderators may send whispers"));
     }
-    let _files = body.file_ids()?;
+    let files = body.file_ids()?;
     if !perms.admin {
         let (count, per) = match (room.rate_limit_posts, room.rate_limit_interval) {
             (Some(n), Some(secs)) => (u32::try_from(n).unwrap_or(0), secs),
@@ -270,6 +290,7 @@ pub async fn post_message(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
             now,
         })
         .await?;
+    attach_files(ctx, room.id, user.id, row.id, &files, now).await?;
     Ok(Response::json(201, &Message::full(row, None)))
 }
 
@@ -293,11 +314,10 @@ pub async fn edit_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Resp
         return Err(ApiError::forbidden("Only the author may edit a message"));
     }
     let (data, signature) = body.content(&user.session_id)?;
-    let _files = body.file_ids()?;
-    ctx.st
-        .db
-        .edit_message(&msg, &data, &signature, ctx.st.now())
-        .await?;
+    let files = body.file_ids()?;
+    let now = ctx.st.now();
+    ctx.st.db.edit_message(&msg, &data, &signature, now).await?;
+    attach_files(ctx, room.id, user.id, msg.id, &files, now).await?;
     Ok(Response::json(200, &serde_json::json!({})))
 }
 

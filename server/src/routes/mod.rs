@@ -11,8 +11,11 @@ use crate::state::AppState;
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
+pub mod dm;
+pub mod files;
 pub mod general;
 pub mod messages;
+pub mod reactions;
 pub mod rooms;
 
 /// Every endpoint, with its path parameters already parsed.
@@ -25,6 +28,7 @@ pub enum Route<'a> {
     Docs,
     Rooms,
     Room(&'a str),
+    UpdateRoom(&'a str),
     PollInfo(&'a str, i64),
     MessagesRecent(&'a str),
     MessagesSince(&'a str, i64),
@@ -33,6 +37,20 @@ pub enum Route<'a> {
     PostMessage(&'a str),
     EditMessage(&'a str, i64),
     DeleteMessage(&'a str, i64),
+    UploadFile(&'a str),
+    /// `/file/{id}` and `/file/{id}/{anything}`.
+    GetFile(&'a str, i64),
+    /// The reaction is the rest of the path (may contain `/`), not yet validated.
+    React(&'a str, i64, &'a str),
+    Unreact(&'a str, i64, &'a str),
+    ClearReactions(&'a str, i64, Option<&'a str>),
+    Reactors(&'a str, i64, &'a str),
+    Inbox,
+    InboxSince(i64),
+    Outbox,
+    OutboxSince(i64),
+    SendDm(&'a str),
+    ClearInbox,
 }
 
 /// `{id}`-style parameters: non-negative decimal integers; anything else does not match.
@@ -50,6 +68,24 @@ impl<'a> Route<'a> {
     pub fn parse(method: Method, path: &'a str) -> Option<Self> {
         use Method::*;
         let rest = path.strip_prefix('/')?;
+        // Routes whose last parameter is the rest of the path.
+        let head: Vec<&str> = rest.splitn(5, '/').collect();
+        match (method, head.as_slice()) {
+            (Put, ["room", t, "reaction", n, r]) => {
+                return Some(Self::React(token(t)?, int(n)?, r))
+            }
+            (Delete, ["room", t, "reaction", n, r]) => {
+                return Some(Self::Unreact(token(t)?, int(n)?, r))
+            }
+            (Delete, ["room", t, "reactions", n, r]) => {
+                return Some(Self::ClearReactions(token(t)?, int(n)?, Some(r)))
+            }
+            (Get, ["room", t, "reactors", n, r]) => {
+                return Some(Self::Reactors(token(t)?, int(n)?, r))
+            }
+            (Get, ["room", t, "file", n, _]) => return Some(Self::GetFile(token(t)?, int(n)?)),
+            _ => {}
+        }
         let segs: Vec<&str> = rest.split('/').collect();
         Some(match (method, segs.as_slice()) {
             (Get, ["capabilities"]) => Self::Capabilities,
@@ -59,6 +95,7 @@ impl<'a> Route<'a> {
             (Get, ["docs"]) => Self::Docs,
             (Get, ["rooms"]) => Self::Rooms,
             (Get, ["room", t]) => Self::Room(token(t)?),
+            (Put, ["room", t]) => Self::UpdateRoom(token(t)?),
             (Get, ["room", t, "pollInfo", n]) => Self::PollInfo(token(t)?, int(n)?),
             (Get, ["room", t, "messages", "recent"]) => Self::MessagesRecent(token(t)?),
             (Get, ["room", t, "messages", "since", n]) => Self::MessagesSince(token(t)?, int(n)?),
@@ -67,6 +104,15 @@ impl<'a> Route<'a> {
             (Post, ["room", t, "message"]) => Self::PostMessage(token(t)?),
             (Put, ["room", t, "message", n]) => Self::EditMessage(token(t)?, int(n)?),
             (Delete, ["room", t, "message", n]) => Self::DeleteMessage(token(t)?, int(n)?),
+            (Post, ["room", t, "file"]) => Self::UploadFile(token(t)?),
+            (Get, ["room", t, "file", n]) => Self::GetFile(token(t)?, int(n)?),
+            (Delete, ["room", t, "reactions", n]) => Self::ClearReactions(token(t)?, int(n)?, None),
+            (Get, ["inbox"]) => Self::Inbox,
+            (Get, ["inbox", "since", n]) => Self::InboxSince(int(n)?),
+            (Get, ["outbox"]) => Self::Outbox,
+            (Get, ["outbox", "since", n]) => Self::OutboxSince(int(n)?),
+            (Post, ["inbox", id]) => Self::SendDm(dm::recipient_id(id)?),
+            (Delete, ["inbox"]) => Self::ClearInbox,
             _ => return None,
         })
     }
@@ -117,6 +163,7 @@ async fn handle(st: &AppState, req: Request, auth: AuthMode) -> ApiResult<Respon
         Docs => general::docs(),
         Rooms => rooms::list_rooms(&ctx).await,
         Room(t) => rooms::get_room(&ctx, t).await,
+        UpdateRoom(t) => rooms::update_room(&ctx, t).await,
         PollInfo(t, n) => rooms::poll_info(&ctx, t, n).await,
         MessagesRecent(t) => messages::recent(&ctx, t).await,
         MessagesSince(t, n) => messages::since(&ctx, t, n).await,
@@ -125,6 +172,18 @@ async fn handle(st: &AppState, req: Request, auth: AuthMode) -> ApiResult<Respon
         PostMessage(t) => messages::post_message(&ctx, t).await,
         EditMessage(t, n) => messages::edit_message(&ctx, t, n).await,
         DeleteMessage(t, n) => messages::delete_message(&ctx, t, n).await,
+        UploadFile(t) => files::upload(&ctx, t).await,
+        GetFile(t, n) => files::download(&ctx, t, n).await,
+        React(t, n, r) => reactions::add(&ctx, t, n, r).await,
+        Unreact(t, n, r) => reactions::remove(&ctx, t, n, r).await,
+        ClearReactions(t, n, r) => reactions::clear(&ctx, t, n, r).await,
+        Reactors(t, n, r) => reactions::reactors(&ctx, t, n, r).await,
+        Inbox => dm::inbox(&ctx).await,
+        InboxSince(n) => dm::inbox_since(&ctx, n).await,
+        Outbox => dm::outbox(&ctx).await,
+        OutboxSince(n) => dm::outbox_since(&ctx, n).await,
+        SendDm(id) => dm::send(&ctx, id).await,
+        ClearInbox => dm::clear_inbox(&ctx).await,
     }
 }
 
@@ -266,6 +325,62 @@ mod tests {
                 "/room/x/messages/since/99999999999999999999999"
             ),
             None
+        );
+    }
+
+    #[test]
+    fn rest_of_path_parameters() {
+        assert_eq!(
+            Route::parse(Method::Put, "/room/r/reaction/5/🍍"),
+            Some(Route::React("r", 5, "🍍"))
+        );
+        assert_eq!(
+            Route::parse(Method::Delete, "/room/r/reaction/5/a/b"),
+            Some(Route::Unreact("r", 5, "a/b"))
+        );
+        assert_eq!(
+            Route::parse(Method::Put, "/room/r/reaction/5/"),
+            Some(Route::React("r", 5, ""))
+        );
+        assert_eq!(Route::parse(Method::Put, "/room/r/reaction/5"), None);
+        assert_eq!(
+            Route::parse(Method::Delete, "/room/r/reactions/5"),
+            Some(Route::ClearReactions("r", 5, None))
+        );
+        assert_eq!(
+            Route::parse(Method::Delete, "/room/r/reactions/5/x"),
+            Some(Route::ClearReactions("r", 5, Some("x")))
+        );
+        assert_eq!(
+            Route::parse(Method::Get, "/room/r/reactors/5/x/y"),
+            Some(Route::Reactors("r", 5, "x/y"))
+        );
+        assert_eq!(
+            Route::parse(Method::Get, "/room/r/file/9/any/name.txt"),
+            Some(Route::GetFile("r", 9))
+        );
+        assert_eq!(
+            Route::parse(Method::Get, "/room/r/file/9"),
+            Some(Route::GetFile("r", 9))
+        );
+        assert_eq!(Route::parse(Method::Get, "/room/r/file/x/a"), None);
+        let b = format!("15{}", "ab".repeat(32));
+        assert_eq!(
+            Route::parse(Method::Post, &format!("/inbox/{b}")),
+            Some(Route::SendDm(b.as_str()))
+        );
+        let unblinded = format!("05{}", "ab".repeat(32));
+        assert_eq!(
+            Route::parse(Method::Post, &format!("/inbox/{unblinded}")),
+            None
+        );
+        assert_eq!(
+            Route::parse(Method::Get, "/inbox/since/3"),
+            Some(Route::InboxSince(3))
+        );
+        assert_eq!(
+            Route::parse(Method::Delete, "/inbox"),
+            Some(Route::ClearInbox)
         );
     }
 }

@@ -1,0 +1,404 @@
+//! All file I/O of uploads: where their bytes live on disk, how they get there (a complete
+//! temporary file renamed into place, so a crash never leaves a partial file visible), and
+//! deleting them. Also the filename rules of PROTOCOL.md §8.5 (Content-Disposition in and
+//! out, the sanitised name stored on disk).
+
+use crate::db::files::NewFile;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Body;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+
+/// New uploads expire after this long unless attached to a post or made a room image.
+pub const NEW_UPLOAD_LIFETIME_SECS: f64 = 3600.0;
+
+/// Where uploads are stored: `<data_dir>/uploads/<room token>/<id>_<name>`.
+#[derive(Clone, Debug)]
+pub struct FileStore {
+    uploads: PathBuf,
+}
+
+/// Where the bytes of a new upload come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    Bytes(&'a [u8]),
+    /// A temporary file we own (a spooled request body): renamed into place.
+    Move(&'a Path),
+    /// Someone else's file (the CLI's `--image`): copied.
+    Copy(&'a Path),
+}
+
+impl<'a> Source<'a> {
+    /// The bytes of a request body.
+    pub fn of_body(body: &'a Body) -> Self {
+        match body {
+            Body::Memory(b) => Self::Bytes(b),
+            Body::File { path, .. } => Self::Move(path),
+        }
+    }
+}
+
+impl FileStore {
+    pub fn new(uploads: PathBuf) -> Self {
+        Self { uploads }
+    }
+
+    /// The stored path of upload `id` relative to the uploads folder (what the database keeps).
+    pub fn relative_path(room_token: &str, id: i64, filename: Option<&str>) -> String {
+        format!("{room_token}/{id}_{}", disk_name(filename))
+    }
+
+    /// The absolute path of a stored relative path; `None` for anything that could leave the
+    /// uploads folder.
+    pub fn absolute(&self, rel: &str) -> Option<PathBuf> {
+        let rel = Path::new(rel);
+        let normal = rel.components().all(|c| matches!(c, Component::Normal(_)));
+        (normal && !rel.as_os_str().is_empty()).then(|| self.uploads.join(rel))
+    }
+
+    /// Writes an upload's bytes to `rel`: first into a temporary file in the destination
+    /// folder (synced to disk), then renamed to its final name.
+    pub async fn save(&self, source: Source<'_>, rel: &str) -> io::Result<()> {
+        let dest = self.absolute(rel).ok_or_else(|| bad_path(rel))?;
+        let dir = dest
+            .parent()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| bad_path(rel))?;
+        let source = match source {
+            Source::Bytes(b) => OwnedSource::Bytes(b.to_vec()),
+            Source::Move(p) => OwnedSource::Move(p.to_path_buf()),
+            Source::Copy(p) => OwnedSource::Copy(p.to_path_buf()),
+        };
+        blocking(move || save_blocking(&source, &dir, &dest)).await
+    }
+
+    /// The absolute path and size of a stored file; `None` when its bytes are missing.
+    pub async fn stat(&self, rel: &str) -> io::Result<Option<(PathBuf, u64)>> {
+        let Some(path) = self.absolute(rel) else {
+            return Ok(None);
+        };
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => Ok(Some((path, m.len()))),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes a stored file; one already gone is not an error.
+    pub async fn remove(&self, rel: &str) -> io::Result<()> {
+        let Some(path) = self.absolute(rel) else {
+            return Ok(());
+        };
+        match tokio::fs::remove_file(&path).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Records a new upload and stores its bytes; returns its id. If the bytes cannot be stored
+/// the row is removed again. (A crash between the two leaves a row without bytes: downloads
+/// answer 404 and the cleanup task removes it when it expires.)
+pub async fn store_upload(
+    db: &Db,
+    files: &FileStore,
+    room_token: &str,
+    new: &NewFile<'_>,
+    source: Source<'_>,
+) -> ApiResult<i64> {
+    let row = db
+        .insert_file(new, |id| {
+            FileStore::relative_path(room_token, id, new.filename)
+        })
+        .await?;
+    if let Err(e) = files.save(source, &row.path).await {
+        db.delete_file_row(row.id).await?;
+        return Err(ApiError::Internal(
+            anyhow::Error::new(e).context("storing an upload"),
+        ));
+    }
+    Ok(row.id)
+}
+
+enum OwnedSource {
+    Bytes(Vec<u8>),
+    Move(PathBuf),
+    Copy(PathBuf),
+}
+
+fn bad_path(rel: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("bad upload path {rel:?}"),
+    )
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| io::Error::other(format!("file task failed: {e}")))?
+}
+
+fn save_blocking(source: &OwnedSource, dir: &Path, dest: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    if let OwnedSource::Move(src) = source {
+        // A spooled body is already complete: make sure it is on disk, then rename it. Across
+        // file systems (EXDEV) fall back to copying.
+        std::fs::File::open(src)?.sync_all()?;
+        if std::fs::rename(src, dest).is_ok() {
+            return sync_dir(dir);
+        }
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".upload-")
+        .tempfile_in(dir)?;
+    match source {
+        OwnedSource::Bytes(b) => tmp.write_all(b)?,
+        OwnedSource::Move(p) | OwnedSource::Copy(p) => {
+            let mut f = std::fs::File::open(p)?;
+            io::copy(&mut f, tmp.as_file_mut())?;
+        }
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// Makes a rename durable (best effort: not every platform can sync a directory).
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The filename as stored and returned: NUL and `/` become U+FFFD; empty means none.
+pub fn clean_filename(name: &str) -> Option<String> {
+    let clean: String = name
+        .chars()
+        .map(|c| if c == '\0' || c == '/' { '\u{FFFD}' } else { c })
+        .collect();
+    (!clean.is_empty()).then_some(clean)
+}
+
+/// The name part on disk (pysogs' rule): runs of characters other than word characters and
+/// `+-.'()@[]` become `_`; at most 60 characters (first 40 + `...` + last 17);
+/// `(unnamed)` when there is no name.
+pub fn disk_name(name: Option<&str>) -> String {
+    let allowed = |c: char| c.is_alphanumeric() || "_+-.'()@[]".contains(c);
+    let mut out = String::new();
+    let mut in_run = false;
+    for c in name.unwrap_or_default().chars() {
+        if allowed(c) {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('_');
+            in_run = true;
+        }
+    }
+    let chars: Vec<char> = out.chars().collect();
+    if chars.is_empty() {
+        return "(unnamed)".into();
+    }
+    if chars.len() > 60 {
+        let head: String = chars.iter().take(40).collect();
+        let tail: String = chars.iter().skip(chars.len() - 17).collect();
+        return format!("{head}...{tail}");
+    }
+    out
+}
+
+/// The filename a `Content-Disposition` header carries: `filename*=UTF-8''…` (RFC 5987,
+/// preferred) or `filename="…"` / `filename=…`. Returned cleaned (see [`clean_filename`]).
+pub fn filename_from_content_disposition(value: &str) -> Option<String> {
+    let mut plain = None;
+    let mut extended = None;
+    for (key, val) in disposition_params(value) {
+        match key.to_ascii_lowercase().as_str() {
+            "filename*" => extended = extended.or_else(|| decode_ext_value(&val)),
+            "filename" => plain = plain.or(Some(val)),
+            _ => {}
+        }
+    }
+    extended.or(plain).and_then(|n| clean_filename(&n))
+}
+
+/// `key=value` parameters after the disposition type; quoted values are unescaped.
+fn disposition_params(value: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut chars = value.chars().peekable();
+    // Skip the disposition type.
+    for c in chars.by_ref() {
+        if c == ';' {
+            break;
+        }
+    }
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ';') {
+            chars.next();
+        }
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' || c == ';' {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        if key.is_empty() && chars.peek().is_none() {
+            break;
+        }
+        let mut val = String::new();
+        if chars.peek() == Some(&'=') {
+            chars.next();
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => val.extend(chars.next()),
+                        c => val.push(c),
+                    }
+                }
+                // Anything after the closing quote up to the next ';' is ignored.
+                for c in chars.by_ref() {
+                    if c == ';' {
+                        break;
+                    }
+                }
+            } else {
+                for c in chars.by_ref() {
+                    if c == ';' {
+                        break;
+                    }
+                    val.push(c);
+                }
+                val = val.trim_end().to_owned();
+            }
+        }
+        out.push((key.trim().to_owned(), val));
+        if chars.peek().is_none() {
+            break;
+        }
+    }
+    out
+}
+
+/// RFC 5987 `charset'language'percent-encoded`: UTF-8 (invalid bytes replaced) or ISO-8859-1.
+fn decode_ext_value(v: &str) -> Option<String> {
+    let mut parts = v.splitn(3, '\'');
+    let (charset, _lang, encoded) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes: Vec<u8> = percent_decode_str(encoded).collect();
+    match charset.to_ascii_lowercase().as_str() {
+        "utf-8" => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        "iso-8859-1" => Some(bytes.iter().map(|&b| char::from(b)).collect()),
+        _ => None,
+    }
+}
+
+/// RFC 5987 `attr-char`s stay as they are; everything else is percent-encoded.
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// The `Content-Disposition` of a download: `attachment` or
+/// `attachment; filename*=UTF-8''<percent-encoded name>`.
+pub fn content_disposition(filename: Option<&str>) -> String {
+    match filename.filter(|n| !n.is_empty()) {
+        Some(name) => format!(
+            "attachment; filename*=UTF-8''{}",
+            utf8_percent_encode(name, ATTR_CHAR)
+        ),
+        None => "attachment".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_disposition_forms() {
+        let f = filename_from_content_disposition;
+        assert_eq!(
+            f("attachment; filename*=UTF-8''my%20%F0%9F%8E%82.txt").as_deref(),
+            Some("my 🎂.txt")
+        );
+        assert_eq!(
+            f("attachment; filename=\"a \\\"b\\\"; c.txt\"").as_deref(),
+            Some("a \"b\"; c.txt")
+        );
+        assert_eq!(
+            f("attachment; filename=plain.bin").as_deref(),
+            Some("plain.bin")
+        );
+        assert_eq!(
+            f("attachment; filename=\"fallback.txt\"; filename*=utf-8''real%2Fname").as_deref(),
+            Some("real\u{FFFD}name")
+        );
+        assert_eq!(
+            f("attachment; filename*=UTF-8''a%00b").as_deref(),
+            Some("a\u{FFFD}b")
+        );
+        assert_eq!(f("attachment"), None);
+        assert_eq!(f("attachment; filename=\"\""), None);
+        assert_eq!(f("inline; FILENAME=x").as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn download_disposition_round_trips() {
+        let h = content_disposition(Some("my 🎂 (1).txt"));
+        assert_eq!(
+            h,
+            "attachment; filename*=UTF-8''my%20%F0%9F%8E%82%20%281%29.txt"
+        );
+        assert_eq!(
+            filename_from_content_disposition(&h).as_deref(),
+            Some("my 🎂 (1).txt")
+        );
+        assert_eq!(content_disposition(None), "attachment");
+    }
+
+    #[test]
+    fn disk_names_are_safe() {
+        assert_eq!(disk_name(None), "(unnamed)");
+        assert_eq!(disk_name(Some("a b/c..d")), "a_b_c..d");
+        assert_eq!(disk_name(Some("../../etc/passwd")), ".._.._etc_passwd");
+        assert_eq!(disk_name(Some("🎂 cake.txt")), "_cake.txt");
+        let long = "x".repeat(50) + &"y".repeat(30);
+        let d = disk_name(Some(&long));
+        assert_eq!(d.chars().count(), 60);
+        assert!(d.starts_with(&"x".repeat(40)) && d.ends_with(&"y".repeat(17)));
+        assert_eq!(
+            FileStore::relative_path("lobby", 7, Some("a b")),
+            "lobby/7_a_b"
+        );
+        let store = FileStore::new(PathBuf::from("/data/uploads"));
+        assert_eq!(
+            store.absolute("lobby/7_a_b"),
+            Some(PathBuf::from("/data/uploads/lobby/7_a_b"))
+        );
+        assert_eq!(store.absolute("../x"), None);
+        assert_eq!(store.absolute("/etc/passwd"), None);
+        assert_eq!(store.absolute(""), None);
+    }
+}
