@@ -1,12 +1,15 @@
 //! The HTTP client: signs each request with the caller's key (blinded for servers that
 //! advertise `blind`) and sends it to a community server.
 
+use crate::onion::{EncType, V4Request};
+use crate::onion_client::{self, OnionNode, DEFAULT_HOPS};
 use crate::signing::{signing_path_from_endpoint, Signer};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -18,6 +21,10 @@ pub enum ClientError {
     Status { status: u16, body: String },
     #[error("unexpected response body: {0}")]
     Decode(String),
+    /// An onion request could not be built, carried or read: a relay or the server was
+    /// unreachable or timed out, a relay refused it, or the reply did not decrypt.
+    #[error("onion request failed: {0}")]
+    Onion(String),
     #[error("{0}")]
     Other(String),
 }
@@ -54,6 +61,35 @@ impl ApiResponse {
     }
 }
 
+/// How requests reach the server.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain HTTP(S) to the server (the default).
+    #[default]
+    Direct,
+    /// One onion layer posted straight to the server's `/oxen/v4/lsrpc` (tests and bots on
+    /// the same machine; exercises exactly what the server does for Session apps).
+    OnionDirect { enc: EncType },
+    /// A fresh random path of `hops` (1–15) distinct `nodes` per request; the request is
+    /// posted to the first node's `/onion_req/v2` (CLIENT.md §6.3).
+    OnionPath {
+        nodes: Vec<OnionNode>,
+        hops: usize,
+        enc: EncType,
+    },
+}
+
+impl Transport {
+    /// A 3-hop path over `nodes` with the Session apps' default cipher (aes-gcm).
+    pub fn onion_path(nodes: Vec<OnionNode>) -> Self {
+        Self::OnionPath {
+            nodes,
+            hops: DEFAULT_HOPS,
+            enc: EncType::default(),
+        }
+    }
+}
+
 /// Where "now" comes from for request timestamps (tests point it at a test clock).
 pub type TimeSource = Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -65,6 +101,10 @@ pub struct SogsClient {
     server_pk: [u8; 32],
     signer: Option<Signer>,
     now: TimeSource,
+    transport: Transport,
+    /// For service nodes: their certificates are self-signed and not verified (CLIENT.md §6.1).
+    node_http: reqwest::Client,
+    timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for SogsClient {
@@ -72,6 +112,7 @@ impl std::fmt::Debug for SogsClient {
         f.debug_struct("SogsClient")
             .field("base_url", &self.base_url)
             .field("signer", &self.signer)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -92,7 +133,33 @@ impl SogsClient {
             server_pk,
             signer: None,
             now: Arc::new(system_now),
+            transport: Transport::Direct,
+            node_http: reqwest::Client::new(),
+            timeout: None,
         }
+    }
+
+    /// Sends every request over `transport` from now on.
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        if matches!(transport, Transport::OnionPath { .. }) {
+            self.node_http = reqwest::Client::builder()
+                .danger_accept_invalid_certs(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default();
+        }
+        self.transport = transport;
+        self
+    }
+
+    /// Time allowed for each request (default: none for direct requests, 40 s for onion ones).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
     }
 
     pub fn with_signer(mut self, signer: Signer) -> Self {
@@ -158,10 +225,18 @@ impl SogsClient {
         body: Option<(&[u8], &str)>,
         extra_headers: &[(&str, &str)],
     ) -> Result<ApiResponse, ClientError> {
+        if self.transport != Transport::Direct {
+            return self
+                .onion_request(method, target, body, extra_headers)
+                .await;
+        }
         let m = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| ClientError::Other(format!("bad method {method}")))?;
         let bytes = body.map(|(b, _)| b).unwrap_or_default();
         let mut req = self.http.request(m, format!("{}{}", self.base_url, target));
+        if let Some(t) = self.timeout {
+            req = req.timeout(t);
+        }
         for (k, v) in self.auth_headers(method, target, bytes)? {
             req = req.header(k, v);
         }
@@ -184,6 +259,63 @@ impl SogsClient {
             headers,
             body,
         })
+    }
+
+    /// [`Self::request`] over an onion transport: the same signed headers inside a v4 request.
+    async fn onion_request(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<(&[u8], &str)>,
+        extra_headers: &[(&str, &str)],
+    ) -> Result<ApiResponse, ClientError> {
+        let bytes = body.map(|(b, _)| b).unwrap_or_default();
+        let mut headers: BTreeMap<String, String> = self
+            .auth_headers(method, target, bytes)?
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        if let Some((_, content_type)) = body {
+            headers.insert("Content-Type".into(), content_type.to_owned());
+        }
+        for (k, v) in extra_headers {
+            headers.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let request = V4Request {
+            method: method.to_owned(),
+            endpoint: target.to_owned(),
+            headers,
+            body: body.map(|(b, _)| b.to_vec()),
+        };
+        let timeout = self.timeout.unwrap_or(onion_client::ONION_TIMEOUT);
+        match &self.transport {
+            Transport::Direct => Err(ClientError::Other("not an onion transport".into())),
+            Transport::OnionDirect { enc } => {
+                onion_client::send_direct(
+                    &self.http,
+                    &self.base_url,
+                    &self.server_pk,
+                    *enc,
+                    &request,
+                    timeout,
+                )
+                .await
+            }
+            Transport::OnionPath { nodes, hops, enc } => {
+                let path = onion_client::choose_path(nodes, *hops, &mut rand::thread_rng())
+                    .map_err(|e| ClientError::Onion(e.to_string()))?;
+                onion_client::send_via_path(
+                    &self.node_http,
+                    &path,
+                    &self.base_url,
+                    &self.server_pk,
+                    *enc,
+                    &request,
+                    timeout,
+                )
+                .await
+            }
+        }
     }
 
     pub async fn get(&self, target: &str) -> Result<ApiResponse, ClientError> {

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod message;
 pub mod mnemonic;
 pub mod onion;
+pub mod onion_client;
 pub mod signing;
 pub mod types;
 pub mod url;

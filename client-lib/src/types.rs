@@ -264,8 +264,9 @@ pub struct ReactionResult {
     pub seqno: i64,
 }
 
-#[derive(Deserialize)]
-pub(crate) struct RawReactionResult {
+/// The raw reaction answer: `{"added": bool, "seqno": n}` or `{"removed": bool|n, "seqno": n}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawReactionResult {
     #[serde(default)]
     pub added: Option<serde_json::Value>,
     #[serde(default)]
@@ -274,7 +275,8 @@ pub(crate) struct RawReactionResult {
 }
 
 impl RawReactionResult {
-    pub(crate) fn into_result(self) -> ReactionResult {
+    /// The typed form.
+    pub fn into_result(self) -> ReactionResult {
         let v = self
             .added
             .or(self.removed)

@@ -16,7 +16,9 @@ pub mod files;
 pub mod http;
 pub mod keys;
 pub mod limits;
+pub mod onion;
 pub mod openapi;
+pub mod relay;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -107,7 +109,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

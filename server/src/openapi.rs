@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
 //! `openapi/sogs.json` is this document, checked in; a test fails when it is stale.
 
-use crate::routes::{dm, files, general, messages, reactions, rooms};
+use crate::routes::{dm, files, general, messages, onion, reactions, rooms};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -15,8 +15,9 @@ use utoipa::OpenApi;
         files::upload, files::download,
         reactions::add, reactions::remove, reactions::clear, reactions::reactors,
         dm::send, dm::inbox, dm::inbox_since, dm::outbox, dm::outbox_since, dm::clear_inbox,
+        onion::lsrpc_v4, onion::lsrpc_v3, onion::lsrpc_v3_loki_doc,
     ),
-    tags((name = "general"), (name = "rooms"), (name = "messages"), (name = "files"), (name = "reactions"), (name = "dm"))
+    tags((name = "general"), (name = "rooms"), (name = "messages"), (name = "files"), (name = "reactions"), (name = "dm"), (name = "onion"))
 )]
 pub struct ApiDoc;
 

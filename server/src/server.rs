@@ -60,7 +60,7 @@ async fn to_request(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::PayloadTooLarge);
+        return Err(routes::too_large(method, &path));
     }
 
     let mut hasher = BodyHasher::new();
@@ -71,7 +71,7 @@ async fn to_request(
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Bad request body: {e}")))?;
         len += chunk.len() as u64;
         if len > limit {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(routes::too_large(method, &path));
         }
         hasher.update(&chunk);
         match spool.as_mut() {

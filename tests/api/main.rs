@@ -5,3 +5,4 @@
 mod client_cli;
 mod client_e2e;
 mod core;
+mod onion;

@@ -114,6 +114,14 @@ impl TestApp {
         }
     }
 
+    /// Starts a server whose X25519 key is `secret` (e.g. the key of a spec vector).
+    pub async fn spawn_with_key(backend: Backend, secret: [u8; 32]) -> Self {
+        Self::spawn_with(backend, |c| {
+            std::fs::write(c.key_path(), secret).expect("write server key");
+        })
+        .await
+    }
+
     pub fn server_pk(&self) -> [u8; 32] {
         *self.state.keys.public()
     }
@@ -253,4 +261,52 @@ pub fn message_text(msg: &Value) -> String {
     )
     .expect("message verifies and decodes");
     decoded.text.unwrap_or_default()
+}
+
+/// A `sogs-relay` running in-process on a loopback port.
+pub struct TestRelay {
+    pub node: sogs_client::onion_client::OnionNode,
+    handle: sogs_server::ServerHandle,
+}
+
+impl TestRelay {
+    /// Stops this relay (its port then refuses connections).
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// Starts `n` relays that know each other (and `extra` nodes), each with fresh keys and the
+/// given next-hop timeout.
+pub async fn start_relays_with(
+    n: usize,
+    timeout: std::time::Duration,
+    extra: Vec<sogs_client::onion_client::OnionNode>,
+) -> Vec<TestRelay> {
+    use sogs_server::relay::{self, NodeDirectory, RelayConfig};
+    let directory = NodeDirectory::default();
+    let mut relays = Vec::with_capacity(n);
+    for _ in 0..n {
+        let config = RelayConfig {
+            nodes: directory.clone(),
+            timeout,
+            ..RelayConfig::local()
+        };
+        let built = relay::build(config).await.expect("relay builds");
+        let handle = built.server.handle();
+        tokio::spawn(built.server);
+        relays.push(TestRelay {
+            node: built.node,
+            handle,
+        });
+    }
+    let mut nodes: Vec<_> = relays.iter().map(|r| r.node.clone()).collect();
+    nodes.extend(extra);
+    directory.set(nodes);
+    relays
+}
+
+/// Starts `n` relays that know each other, with the default 25 s timeout.
+pub async fn start_relays(n: usize) -> Vec<TestRelay> {
+    start_relays_with(n, sogs_server::relay::DEFAULT_TIMEOUT, Vec::new()).await
 }

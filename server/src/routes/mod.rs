@@ -15,6 +15,7 @@ pub mod dm;
 pub mod files;
 pub mod general;
 pub mod messages;
+pub mod onion;
 pub mod reactions;
 pub mod rooms;
 
@@ -51,6 +52,8 @@ pub enum Route<'a> {
     OutboxSince(i64),
     SendDm(&'a str),
     ClearInbox,
+    OnionV4,
+    OnionV3,
 }
 
 /// `{id}`-style parameters: non-negative decimal integers; anything else does not match.
@@ -113,6 +116,8 @@ impl<'a> Route<'a> {
             (Get, ["outbox", "since", n]) => Self::OutboxSince(int(n)?),
             (Post, ["inbox", id]) => Self::SendDm(dm::recipient_id(id)?),
             (Delete, ["inbox"]) => Self::ClearInbox,
+            (Post, ["oxen", "v4", "lsrpc"]) => Self::OnionV4,
+            (Post, ["oxen" | "loki", "v3", "lsrpc"]) => Self::OnionV3,
             _ => return None,
         })
     }
@@ -123,7 +128,23 @@ pub fn body_limit(config: &crate::config::Config, method: Method, path: &str) ->
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segs.as_slice()) {
         (Method::Post, ["room", _, "file"]) => config.upload_max_bytes,
+        (Method::Post, ["oxen" | "loki", _, "lsrpc"]) => ONION_BODY_LIMIT,
         _ => config.max_request_bytes as u64,
+    }
+}
+
+/// Onion bodies: libsession's 10 MiB limit plus a little room, so a slightly larger body still
+/// reaches the onion parser and gets its plain 400.
+pub const ONION_BODY_LIMIT: u64 = sogs_client::onion::MAX_ONION_BODY as u64 + 64 * 1024;
+
+/// The error for a body over [`body_limit`]: 413, except onion endpoints, which answer every
+/// undecryptable request with a plain 400 (PROTOCOL.md §5.2).
+pub fn too_large(method: Method, path: &str) -> ApiError {
+    match Route::parse(method, path) {
+        Some(Route::OnionV4 | Route::OnionV3) => {
+            ApiError::bad_request("Invalid onion request: onion request body too large")
+        }
+        _ => ApiError::PayloadTooLarge,
     }
 }
 
@@ -184,6 +205,8 @@ async fn handle(st: &AppState, req: Request, auth: AuthMode) -> ApiResult<Respon
         OutboxSince(n) => dm::outbox_since(&ctx, n).await,
         SendDm(id) => dm::send(&ctx, id).await,
         ClearInbox => dm::clear_inbox(&ctx).await,
+        OnionV4 => onion::lsrpc_v4(&ctx).await,
+        OnionV3 => onion::lsrpc_v3(&ctx).await,
     }
 }
 
