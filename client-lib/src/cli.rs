@@ -6,6 +6,10 @@
 //! - `identity.json`: the account seed and display name, mode 0600;
 //! - `communities.json`: joined servers and rooms with their cursors ([`CommunityState`]).
 //!
+//! `--onion NODEFILE` (global) sends every request through a fresh random onion path of
+//! `--hops` nodes (default 3) taken from a node list file (formats: [`crate::onion_client`]);
+//! without it requests go straight to the server.
+//!
 //! Exit codes: 0 success, 1 failure (network, server, missing identity, files), 2 bad usage
 //! (arguments, URLs, ids, recovery passwords, unknown rooms).
 
@@ -17,10 +21,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 
-use crate::client::{SogsClient, TimeSource};
+use crate::client::{SogsClient, TimeSource, Transport};
 use crate::community::{Community, CommunityError, CommunityState};
 use crate::identity::{DisplayName, Identity, IdentityError};
 use crate::ids::SessionId;
+use crate::onion_client::{load_node_list, NodeListError, DEFAULT_HOPS, MAX_HOPS};
 use crate::poller::{Event, Poller};
 use crate::types::{reactions_in_order, DirectMessage, Reactions, RoomMessage};
 use crate::url::CommunityUrl;
@@ -42,6 +47,13 @@ pub struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Route every request through onion paths over the service nodes (or `sogs-relay`s)
+    /// listed in this JSON file, as the Session apps do; without it requests go directly.
+    #[arg(long, global = true, value_name = "NODEFILE")]
+    pub onion: Option<PathBuf>,
+    /// Nodes per onion path (with --onion).
+    #[arg(long, global = true, value_name = "N", default_value_t = DEFAULT_HOPS, requires = "onion")]
+    pub hops: usize,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -180,6 +192,7 @@ struct Ctx<'a> {
     home: PathBuf,
     json: bool,
     time: Option<TimeSource>,
+    transport: Transport,
     out: &'a mut dyn Write,
     err: &'a mut dyn Write,
 }
@@ -231,10 +244,18 @@ pub async fn run_with(
             return e.code;
         }
     };
+    let transport = match transport(cli.onion.as_deref(), cli.hops) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(err, "error: {}", e.msg);
+            return e.code;
+        }
+    };
     let mut ctx = Ctx {
         home,
         json: cli.json,
         time,
+        transport,
         out,
         err,
     };
@@ -245,6 +266,34 @@ pub async fn run_with(
             e.code
         }
     }
+}
+
+/// Direct, or onion paths of `hops` nodes from the node list file.
+fn transport(node_file: Option<&Path>, hops: usize) -> CliResult<Transport> {
+    let Some(path) = node_file else {
+        return Ok(Transport::Direct);
+    };
+    if !(1..=MAX_HOPS).contains(&hops) {
+        return Err(CliError::usage(format!(
+            "--hops must be between 1 and {MAX_HOPS}"
+        )));
+    }
+    let nodes = load_node_list(path).map_err(|e| match e {
+        NodeListError::Io { .. } => CliError::fail(e),
+        other => CliError::usage(other),
+    })?;
+    if nodes.len() < hops {
+        return Err(CliError::usage(format!(
+            "{} lists {} distinct node(s); an onion path of {hops} hops needs at least {hops}",
+            path.display(),
+            nodes.len()
+        )));
+    }
+    let mut t = Transport::onion_path(nodes);
+    if let Transport::OnionPath { hops: h, .. } = &mut t {
+        *h = hops;
+    }
+    Ok(t)
 }
 
 fn env_get<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -432,7 +481,7 @@ fn resolve_room(store: &Store, spec: &str) -> CliResult<(usize, String)> {
 }
 
 fn http_client(ctx: &Ctx<'_>, base_url: &str, server_pk: [u8; 32]) -> SogsClient {
-    let mut c = SogsClient::new(base_url, server_pk);
+    let mut c = SogsClient::new(base_url, server_pk).with_transport(ctx.transport.clone());
     if let Some(t) = &ctx.time {
         c = c.with_time_source(Arc::clone(t));
     }

@@ -25,7 +25,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 use serde::{Deserialize, Serialize};
 
 use crate::blinding::{blind15_candidates, sign_xed25519_desktop, BlindedKeyPair, CryptoError};
-use crate::client::{ApiResponse, ClientError, SogsClient};
+use crate::client::{ApiResponse, ClientError, SogsClient, Transport};
 use crate::dm::encrypt_blinded_dm;
 use crate::encoding::b64_encode;
 use crate::identity::Identity;
@@ -33,6 +33,7 @@ use crate::ids::{IdPrefix, SessionId};
 use crate::message::{
     Attachment, MessageError, OutgoingMessage, PostBody, SIG_TIMESTAMP_TOLERANCE_MS,
 };
+use crate::onion_client::ONION_TIMEOUT;
 use crate::signing::Signer;
 use crate::types::{
     capability, decode_room_message, seconds_to_ms, Capabilities, DecodeError, DirectMessage,
@@ -447,6 +448,15 @@ impl Community {
         &self.server_pk
     }
 
+    /// The time allowed for a request: `base` (the apps' timeouts) directly, at least the
+    /// onion timeout plus a margin over onion transports.
+    pub(crate) fn limit(&self, base: Duration) -> Duration {
+        match self.http.transport() {
+            Transport::Direct => base,
+            _ => base.max(ONION_TIMEOUT + Duration::from_secs(5)),
+        }
+    }
+
     /// The unsigned client.
     pub fn http(&self) -> &SogsClient {
         &self.http
@@ -507,7 +517,12 @@ impl Community {
     pub async fn refresh_capabilities(&mut self) -> Result<Vec<String>, CommunityError> {
         let what = "GET /capabilities";
         let client = self.blinded_client();
-        let resp = timed(what, REQUEST_TIMEOUT, client.get("/capabilities")).await?;
+        let resp = timed(
+            what,
+            self.limit(REQUEST_TIMEOUT),
+            client.get("/capabilities"),
+        )
+        .await?;
         let resp = expect_ok(what, resp)?;
         let caps: Capabilities = parse_json(what, &resp)?;
         if caps.capabilities.is_empty() {
@@ -527,7 +542,7 @@ impl Community {
         let path = format!("/room/{}", encode_path_segment(token));
         let what = format!("GET {path}");
         let client = self.client();
-        let resp = timed(&what, REQUEST_TIMEOUT, client.get(&path)).await?;
+        let resp = timed(&what, self.limit(REQUEST_TIMEOUT), client.get(&path)).await?;
         let resp = expect_ok(&what, resp)?;
         let info: RoomInfo = parse_json(&what, &resp)?;
         if info.token.is_empty() || info.name.is_empty() {
@@ -683,7 +698,12 @@ impl Community {
         let what = format!("POST {path}");
         let body = self.post_body(msg);
         let client = self.client();
-        let resp = timed(&what, REQUEST_TIMEOUT, client.post_json(&path, &body)).await?;
+        let resp = timed(
+            &what,
+            self.limit(REQUEST_TIMEOUT),
+            client.post_json(&path, &body),
+        )
+        .await?;
         let resp = expect_ok(&what, resp)?;
         let stored: Message = parse_json(&what, &resp)?;
         if stored.id == 0 || stored.posted.is_none() || stored.data.is_none() {
@@ -759,7 +779,12 @@ impl Community {
             json["files"] = serde_json::json!(body.files);
         }
         let client = self.client();
-        let resp = timed(&what, REQUEST_TIMEOUT, client.put_json(&path, &json)).await?;
+        let resp = timed(
+            &what,
+            self.limit(REQUEST_TIMEOUT),
+            client.put_json(&path, &json),
+        )
+        .await?;
         expect_ok(&what, resp)?;
         Ok(())
     }
@@ -770,7 +795,7 @@ impl Community {
         let path = format!("/room/{}/message/{id}", encode_path_segment(&token));
         let what = format!("DELETE {path}");
         let client = self.client();
-        let resp = timed(&what, REQUEST_TIMEOUT, client.delete(&path)).await?;
+        let resp = timed(&what, self.limit(REQUEST_TIMEOUT), client.delete(&path)).await?;
         expect_ok(&what, resp)?;
         Ok(())
     }
@@ -827,7 +852,7 @@ impl Community {
         let client = self.client();
         let resp = timed(
             &what,
-            REQUEST_TIMEOUT,
+            self.limit(REQUEST_TIMEOUT),
             client.request(method, &path, None, &[]),
         )
         .await?;
@@ -860,7 +885,7 @@ impl Community {
         let client = self.client();
         let resp = timed(
             &what,
-            FILE_TIMEOUT,
+            self.limit(FILE_TIMEOUT),
             client.request(
                 "POST",
                 &path,
@@ -880,7 +905,7 @@ impl Community {
         let path = format!("/room/{}/file/{id}", encode_path_segment(&token));
         let what = format!("GET {path}");
         let client = self.client();
-        let resp = timed(&what, FILE_TIMEOUT, client.get(&path)).await?;
+        let resp = timed(&what, self.limit(FILE_TIMEOUT), client.get(&path)).await?;
         let resp = expect_ok(&what, resp)?;
         let filename = resp
             .headers
@@ -927,7 +952,7 @@ impl Community {
         );
         let what = format!("GET {path}");
         let client = self.client();
-        let resp = timed(&what, REQUEST_TIMEOUT, client.get(&path)).await?;
+        let resp = timed(&what, self.limit(REQUEST_TIMEOUT), client.get(&path)).await?;
         let resp = expect_ok(&what, resp)?;
         let rows: Vec<Message> = parse_json(&what, &resp)?;
         let mut out = ReadResult::default();
@@ -954,7 +979,7 @@ impl Community {
         );
         let what = format!("GET {path}");
         let client = self.client();
-        let resp = timed(&what, REQUEST_TIMEOUT, client.get(&path)).await?;
+        let resp = timed(&what, self.limit(REQUEST_TIMEOUT), client.get(&path)).await?;
         let resp = expect_ok(&what, resp)?;
         let row: Message = parse_json(&what, &resp)?;
         decode_room_message(&token, &row).map_err(|e| CommunityError::BadResponse {
@@ -1035,7 +1060,12 @@ impl Community {
             let path = format!("/inbox/{recipient}");
             let what = format!("POST {path}");
             let body = serde_json::json!({ "message": b64_encode(&data) });
-            let resp = timed(&what, REQUEST_TIMEOUT, client.post_json(&path, &body)).await?;
+            let resp = timed(
+                &what,
+                self.limit(REQUEST_TIMEOUT),
+                client.post_json(&path, &body),
+            )
+            .await?;
             if resp.status == 404 && to.prefix() == IdPrefix::Session {
                 last_404 = Some(resp.text());
                 continue;
@@ -1082,7 +1112,7 @@ impl Community {
         let path = format!("/{which}?limit={}", limit.clamp(1, 256));
         let what = format!("GET {path}");
         let client = self.client();
-        let resp = timed(&what, REQUEST_TIMEOUT, client.get(&path)).await?;
+        let resp = timed(&what, self.limit(REQUEST_TIMEOUT), client.get(&path)).await?;
         let resp = expect_ok(&what, resp)?;
         let items: Vec<DmItem> = if resp.body.is_empty() {
             Vec::new()

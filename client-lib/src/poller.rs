@@ -148,15 +148,17 @@ impl Community {
         let plan = self.batch_plan();
         let body: Vec<&SubRequest> = plan.iter().map(|(r, _)| r).collect();
         let client = self.client();
-        let resp = match tokio::time::timeout(POLL_TIMEOUT, client.post_json("/batch", &body)).await
-        {
-            Ok(r) => r?,
-            Err(_) => {
-                return Err(CommunityError::Timeout {
-                    what: "POST /batch".to_owned(),
-                })
-            }
-        };
+        let resp =
+            match tokio::time::timeout(self.limit(POLL_TIMEOUT), client.post_json("/batch", &body))
+                .await
+            {
+                Ok(r) => r?,
+                Err(_) => {
+                    return Err(CommunityError::Timeout {
+                        what: "POST /batch".to_owned(),
+                    })
+                }
+            };
         if resp.status == 400 && resp.text().trim() == crate::community::BLINDING_REQUIRED_TEXT {
             self.refresh_capabilities().await?;
             return Ok(PollResult::default());

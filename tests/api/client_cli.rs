@@ -393,3 +393,57 @@ async fn react_dm_inbox_and_files(#[values(Backend::Sqlite, Backend::Postgres)] 
     );
     app.shutdown().await;
 }
+
+#[rstest]
+#[tokio::test]
+async fn onion_option(#[values(Backend::Sqlite, Backend::Postgres)] be: Backend) {
+    let app = TestApp::spawn(be).await;
+    app.room("lobby").await;
+    let (_, url, _) = app.cli(&["url", "lobby"]).await;
+    let url = url.trim().to_owned();
+    let relays = sogs_tests::start_relays(3).await;
+    let nodes: Vec<_> = relays.iter().map(|r| r.node.clone()).collect();
+    let alice = Cli::new(Some(&app));
+    alice.ok(&["id", "new", "--name", "Alice"]).await;
+    let node_file = alice.home.path().join("nodes.json");
+    std::fs::write(&node_file, serde_json::to_string(&nodes).unwrap()).unwrap();
+    let nf = node_file.to_str().unwrap();
+
+    let out = alice.ok(&["--onion", nf, "join", &url]).await;
+    assert!(out.starts_with("Joined \"Room lobby\" (lobby)"), "{out}");
+    let out = alice
+        .ok(&["post", "lobby", "through 3 relays", "--onion", nf])
+        .await;
+    assert_eq!(out, "Posted message 1 to lobby\n");
+    let out = alice
+        .ok(&["--onion", nf, "--hops", "2", "read", "lobby"])
+        .await;
+    assert!(out.contains("Alice (15"), "{out}");
+    assert!(out.trim_end().ends_with("through 3 relays"), "{out}");
+
+    // Node-list problems are reported before anything is sent.
+    let (code, _, err) = alice.run(&["--onion", nf, "--hops", "4", "rooms"]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("needs at least 4"), "{err}");
+    let bad = alice.home.path().join("bad.json");
+    std::fs::write(&bad, "{\"hello\": 1}").unwrap();
+    let (code, _, err) = alice
+        .run(&["--onion", bad.to_str().unwrap(), "rooms"])
+        .await;
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid node list"), "{err}");
+    let (code, _, _) = alice
+        .run(&["--onion", "/nonexistent/nodes.json", "rooms"])
+        .await;
+    assert_eq!(code, 1);
+    let (code, _, _) = alice.run(&["--hops", "2", "rooms"]).await;
+    assert_eq!(code, 2, "--hops needs --onion");
+    // A dead path is a runtime failure with a clear message.
+    for r in &relays {
+        r.stop().await;
+    }
+    let (code, _, err) = alice.run(&["--onion", nf, "read", "lobby"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("onion request failed"), "{err}");
+    app.shutdown().await;
+}

@@ -2,8 +2,10 @@
 //! deleting, reacting, files, blinded DMs, and a `Poller` that sees every event in order.
 
 use rstest::rstest;
+use sogs_client::client::Transport;
 use sogs_client::community::{Community, CommunityError};
 use sogs_client::ids::SessionId;
+use sogs_client::onion_client::OnionNode;
 use sogs_client::poller::{Event, Poller};
 use sogs_client::types::RoomMessage;
 use sogs_client::url::CommunityUrl;
@@ -542,6 +544,82 @@ async fn next_event_waits_for_the_next_poll(
     match e {
         Event::NewMessage(m) => assert_eq!(m.text(), "later"),
         other => panic!("{other:?}"),
+    }
+    app.shutdown().await;
+}
+
+/// The same operations with every request of one user carried through three onion relays.
+#[rstest]
+#[tokio::test]
+async fn onion_routed_community(#[values(Backend::Sqlite, Backend::Postgres)] be: Backend) {
+    let app = TestApp::spawn(be).await;
+    app.room("Lobby").await;
+    let url = join_url(&app, "Lobby").await;
+    let relays = sogs_tests::start_relays(3).await;
+    let nodes: Vec<OnionNode> = relays.iter().map(|r| r.node.clone()).collect();
+    let identity = TestApp::identity(1).with_display_name("Alice").unwrap();
+    let mut alice = Community::with_client(
+        app.anon().with_transport(Transport::onion_path(nodes)),
+        identity,
+    );
+    let joined = alice
+        .join(&CommunityUrl::parse(&url.replace("/Lobby?", "/lobby?")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(joined.token, "Lobby");
+    assert!(alice.blind());
+    let bob = member(&app, 2, "Bob", &url).await;
+
+    let posted = alice.post("Lobby", "over onions").await.unwrap();
+    assert_eq!(posted.author, alice.my_id());
+    let read = bob.recent("Lobby", 5).await.unwrap();
+    assert_eq!(read.messages[0].text(), "over onions");
+    bob.react("Lobby", posted.id, "🧅").await.unwrap();
+    bob.send_dm(&alice.identity().session_id(), "got it")
+        .await
+        .unwrap();
+    let fid = alice
+        .upload("Lobby", vec![7u8; 3000], Some("o.bin"))
+        .await
+        .unwrap();
+    assert_eq!(
+        bob.download("Lobby", fid).await.unwrap().bytes,
+        vec![7u8; 3000]
+    );
+
+    let mut poller = Poller::new(alice);
+    let events = poller.poll_now().await.unwrap();
+    // First poll: `recent` (the message, with Bob's reaction), then the inbox DM.
+    match events.as_slice() {
+        [Event::NewMessage(m), Event::DirectMessage(dm)] => {
+            assert_eq!(m.text(), "over onions");
+            assert_eq!(m.reactions["🧅"].count, 1);
+            assert_eq!(dm.text(), "got it");
+            assert_eq!(dm.sender_session_id, bob.identity().session_id());
+        }
+        other => panic!("{other:?}"),
+    }
+    let nothing = poller
+        .community()
+        .unreact("Lobby", posted.id, "🧅")
+        .await
+        .unwrap();
+    assert!(!nothing.changed);
+    poller
+        .community()
+        .react("Lobby", posted.id, "🧅")
+        .await
+        .unwrap();
+    let events = poller.poll_now().await.unwrap();
+    match events.as_slice() {
+        [Event::ReactionChange { reactions, .. }] => {
+            assert_eq!(reactions["🧅"].count, 2);
+            assert!(reactions["🧅"].you);
+        }
+        other => panic!("{other:?}"),
+    }
+    for r in &relays {
+        r.stop().await;
     }
     app.shutdown().await;
 }
