@@ -31,7 +31,7 @@ use crate::encoding::b64_encode;
 use crate::identity::Identity;
 use crate::ids::{IdPrefix, SessionId};
 use crate::message::{
-    Attachment, MessageError, OutgoingMessage, PostBody, SIG_TIMESTAMP_TOLERANCE_MS,
+    Attachment, MessageError, OutgoingMessage, PostBody, Quote, SIG_TIMESTAMP_TOLERANCE_MS,
 };
 use crate::onion_client::ONION_TIMEOUT;
 use crate::signing::Signer;
@@ -612,6 +612,28 @@ impl Community {
             .ok_or_else(|| CommunityError::State("room vanished".to_owned()))
     }
 
+    /// Starts a room's cursor at "now", so that polling delivers only what happens from here
+    /// on instead of the recent history (what a bot usually wants at its first start). Reads
+    /// the newest message id, then the room's `message_sequence`.
+    pub async fn skip_history(&mut self, room: &str) -> Result<(), CommunityError> {
+        let token = self.token(room)?;
+        let newest = self.recent(&token, 1).await?;
+        let max_id = newest
+            .messages
+            .iter()
+            .map(|m| m.id)
+            .chain(newest.dropped.iter().map(|d| d.id))
+            .max()
+            .unwrap_or(0);
+        let info = self.fetch_room_info(&token).await?;
+        if let Some(r) = self.state.room_mut(&token) {
+            r.seqno = Some(info.message_sequence);
+            r.max_message_id = r.max_message_id.max(max_id);
+            r.info = info;
+        }
+        Ok(())
+    }
+
     /// Forgets a room. Returns whether it was joined.
     pub fn leave(&mut self, room: &str) -> bool {
         let before = self.state.rooms.len();
@@ -722,6 +744,32 @@ impl Community {
             what,
             detail: e.to_string(),
         })
+    }
+
+    /// The quote the apps attach when replying to `m`: its `floor(posted * 1000)` and its
+    /// author as we know them (our own `05` id for our own posts, CLIENT.md §3.1).
+    pub fn quote_of(&self, m: &RoomMessage) -> Quote {
+        let author = if m.author == self.my_id() {
+            self.identity.session_id()
+        } else {
+            m.author
+        };
+        Quote {
+            id: m.posted_ms,
+            author: author.to_string(),
+        }
+    }
+
+    /// Posts `text` as a reply quoting `to`.
+    pub async fn reply(
+        &self,
+        room: &str,
+        to: &RoomMessage,
+        text: &str,
+    ) -> Result<RoomMessage, CommunityError> {
+        let mut msg = self.compose(text);
+        msg.quote = Some(self.quote_of(to));
+        self.post_message(room, &msg).await
     }
 
     /// Uploads `bytes` and posts `text` with the file attached (a `files` entry plus an

@@ -64,13 +64,22 @@ async fn join_post_read_edit_delete(#[values(Backend::Sqlite, Backend::Postgres)
     assert_eq!(posted.posted_ms, 1_750_000_000_000);
 
     app.clock.advance(2.0);
-    bob.post("Lobby", "hi alice").await.unwrap();
+    let reply = bob.reply("Lobby", &posted, "hi alice").await.unwrap();
+    let quote = reply.content.quote.as_ref().unwrap();
+    assert_eq!(quote.id, posted.posted_ms);
+    assert_eq!(quote.author, alice.my_id().to_string());
+    // Quoting ourselves names our Session ID, as the apps do.
+    assert_eq!(
+        alice.quote_of(&posted).author,
+        alice.identity().session_id().to_string()
+    );
     let read = bob.recent("Lobby", 10).await.unwrap();
     assert!(read.dropped.is_empty());
     let texts: Vec<&str> = read.messages.iter().map(|m| m.text()).collect();
     assert_eq!(texts, vec!["hello world", "hi alice"]);
     assert_eq!(read.messages[0].author, alice.my_id());
     assert_eq!(read.messages[1].author, bob.my_id());
+    assert_eq!(read.messages[1].content.quote.as_ref(), Some(quote));
     assert_eq!(bob.recent("Lobby", 1).await.unwrap().messages.len(), 1);
 
     app.clock.advance(2.0);
@@ -620,6 +629,37 @@ async fn onion_routed_community(#[values(Backend::Sqlite, Backend::Postgres)] be
     }
     for r in &relays {
         r.stop().await;
+    }
+    app.shutdown().await;
+}
+
+/// `skip_history` starts the cursor at the present: old posts, edits of old posts and
+/// reactions come as edits/reaction changes, new posts as new messages.
+#[rstest]
+#[tokio::test]
+async fn skip_history_starts_at_now(#[values(Backend::Sqlite, Backend::Postgres)] be: Backend) {
+    let app = TestApp::spawn(be).await;
+    app.room("lobby").await;
+    let url = join_url(&app, "lobby").await;
+    let alice = member(&app, 1, "Alice", &url).await;
+    let mut bob = member(&app, 2, "Bob", &url).await;
+    let old = alice.post("lobby", "old").await.unwrap();
+    alice.post("lobby", "older news").await.unwrap();
+    bob.skip_history("lobby").await.unwrap();
+    assert_eq!(bob.state().rooms[0].seqno, Some(2));
+    assert_eq!(bob.state().rooms[0].max_message_id, 2);
+    let mut poller = Poller::new(bob);
+    assert_eq!(poller.poll_now().await.unwrap(), vec![]);
+    app.clock.advance(1.0);
+    alice.edit("lobby", old.id, "old, edited").await.unwrap();
+    alice.post("lobby", "new").await.unwrap();
+    let events = poller.poll_now().await.unwrap();
+    match events.as_slice() {
+        [Event::Edit(e), Event::NewMessage(n)] => {
+            assert_eq!(e.text(), "old, edited");
+            assert_eq!(n.text(), "new");
+        }
+        other => panic!("{other:?}"),
     }
     app.shutdown().await;
 }
