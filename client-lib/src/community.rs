@@ -21,13 +21,14 @@
 
 use std::time::Duration;
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 
 use crate::blinding::{blind15_candidates, sign_xed25519_desktop, BlindedKeyPair, CryptoError};
 use crate::client::{ApiResponse, ClientError, SogsClient, Transport};
 use crate::dm::encrypt_blinded_dm;
+use crate::dm_api::Dm;
 use crate::encoding::b64_encode;
+pub use crate::files_api::{encode_path_segment, DownloadedFile};
 use crate::identity::Identity;
 use crate::ids::{IdPrefix, SessionId};
 use crate::message::{
@@ -37,7 +38,7 @@ use crate::onion_client::ONION_TIMEOUT;
 use crate::signing::Signer;
 use crate::types::{
     capability, decode_room_message, seconds_to_ms, Capabilities, DecodeError, DirectMessage,
-    DmItem, FileUploaded, Message, RawReactionResult, ReactionResult, RoomInfo, RoomMessage,
+    Message, ReactionResult, RoomInfo, RoomMessage,
 };
 use crate::url::CommunityUrl;
 
@@ -52,27 +53,6 @@ pub const JOIN_ATTEMPTS: u32 = 3;
 /// The text of the 400 answer that makes desktop switch to blinded ids.
 pub const BLINDING_REQUIRED_TEXT: &str =
     "Invalid authentication: this server requires the use of blinded ids";
-
-/// Characters escaped in a path segment: everything but RFC 3986 unreserved characters.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-/// RFC 5987 `attr-char` complement, for `filename*=UTF-8''…`.
-const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'!')
-    .remove(b'#')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'+')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'^')
-    .remove(b'_')
-    .remove(b'`')
-    .remove(b'|')
-    .remove(b'~');
 
 /// Errors from community operations.
 #[derive(Debug, thiserror::Error)]
@@ -220,14 +200,6 @@ impl CommunityState {
     }
 }
 
-/// A file fetched from a room.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Download {
-    pub bytes: Vec<u8>,
-    /// From `Content-Disposition`, if the uploader gave one.
-    pub filename: Option<String>,
-}
-
 /// Answer to a DM send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentDm {
@@ -305,42 +277,6 @@ fn parse_json<T: serde::de::DeserializeOwned>(
         what: what.to_owned(),
         detail: format!("{e}: {}", resp.text()),
     })
-}
-
-/// Percent-encodes one path segment (e.g. an emoji for a reaction path).
-pub fn encode_path_segment(segment: &str) -> String {
-    utf8_percent_encode(segment, PATH_SEGMENT).to_string()
-}
-
-/// `attachment; filename*=UTF-8''<percent-encoded name>` (RFC 5987), as pysogs parses it.
-pub fn content_disposition(filename: &str) -> String {
-    format!(
-        "attachment; filename*=UTF-8''{}",
-        utf8_percent_encode(filename, ATTR_CHAR)
-    )
-}
-
-/// The file name in a `Content-Disposition` header (`filename*=UTF-8''…` preferred, then
-/// `filename="…"`).
-pub fn parse_content_disposition(value: &str) -> Option<String> {
-    let mut plain = None;
-    for part in value.split(';').map(str::trim) {
-        let Some((key, val)) = part.split_once('=') else {
-            continue;
-        };
-        match key.trim().to_ascii_lowercase().as_str() {
-            "filename*" => {
-                let val = val.trim();
-                let encoded = val.split_once("''").map_or(val, |(_charset, rest)| rest);
-                if let Ok(s) = percent_decode_str(encoded).decode_utf8() {
-                    return Some(s.into_owned());
-                }
-            }
-            "filename" => plain = Some(val.trim().trim_matches('"').to_owned()),
-            _ => {}
-        }
-    }
-    plain
 }
 
 /// A MIME type from a file name's extension (what the apps put in `contentType`).
@@ -898,15 +834,16 @@ impl Community {
         let path = self.reaction_path(&token, id, emoji)?;
         let what = format!("{method} {path}");
         let client = self.client();
-        let resp = timed(
-            &what,
-            self.limit(REQUEST_TIMEOUT),
-            client.request(method, &path, None, &[]),
-        )
-        .await?;
-        let resp = expect_ok(&what, resp)?;
-        let raw: RawReactionResult = parse_json(&what, &resp)?;
-        Ok(raw.into_result())
+        let limit = self.limit(REQUEST_TIMEOUT);
+        let t = encode_path_segment(&token);
+        let (changed, seqno) = if method == "PUT" {
+            let r = timed(&what, limit, client.react(&t, id, emoji)).await?;
+            (r.added, r.seqno)
+        } else {
+            let r = timed(&what, limit, client.unreact(&t, id, emoji)).await?;
+            (r.removed, r.seqno)
+        };
+        Ok(ReactionResult { changed, seqno })
     }
 
     // -----------------------------------------------------------------------------------------
@@ -923,46 +860,30 @@ impl Community {
         filename: Option<&str>,
     ) -> Result<i64, CommunityError> {
         let token = self.token(room)?;
-        let path = format!("/room/{}/file", encode_path_segment(&token));
-        let what = format!("POST {path}");
-        let disposition = filename.map(content_disposition);
-        let mut headers: Vec<(&str, &str)> = Vec::new();
-        if let Some(d) = disposition.as_deref() {
-            headers.push(("content-disposition", d));
-        }
+        let what = format!("POST /room/{token}/file");
         let client = self.client();
-        let resp = timed(
+        let t = encode_path_segment(&token);
+        let id = timed(
             &what,
             self.limit(FILE_TIMEOUT),
-            client.request(
-                "POST",
-                &path,
-                Some((&bytes, "application/octet-stream")),
-                &headers,
-            ),
+            client.upload_file(&t, &bytes, filename),
         )
         .await?;
-        let resp = expect_ok(&what, resp)?;
-        let up: FileUploaded = parse_json(&what, &resp)?;
-        Ok(up.id)
+        Ok(id)
     }
 
     /// Downloads file `id` of a room (`GET /room/{t}/file/{id}`).
-    pub async fn download(&self, room: &str, id: i64) -> Result<Download, CommunityError> {
+    pub async fn download(&self, room: &str, id: i64) -> Result<DownloadedFile, CommunityError> {
         let token = self.token(room)?;
-        let path = format!("/room/{}/file/{id}", encode_path_segment(&token));
-        let what = format!("GET {path}");
+        let what = format!("GET /room/{token}/file/{id}");
         let client = self.client();
-        let resp = timed(&what, self.limit(FILE_TIMEOUT), client.get(&path)).await?;
-        let resp = expect_ok(&what, resp)?;
-        let filename = resp
-            .headers
-            .get("content-disposition")
-            .and_then(|v| parse_content_disposition(v));
-        Ok(Download {
-            bytes: resp.body,
-            filename,
-        })
+        let t = encode_path_segment(&token);
+        timed(
+            &what,
+            self.limit(FILE_TIMEOUT),
+            client.download_file(&t, id),
+        )
+        .await
     }
 
     /// Downloads an attachment of a message from `room`, the way desktop does: the id is the
@@ -972,7 +893,7 @@ impl Community {
         &self,
         room: &str,
         attachment: &Attachment,
-    ) -> Result<Download, CommunityError> {
+    ) -> Result<DownloadedFile, CommunityError> {
         let id = attachment
             .download_id()
             .and_then(|i| i64::try_from(i).ok())
@@ -1105,26 +1026,26 @@ impl Community {
                 &self.server_pk,
                 &padded,
             )?;
-            let path = format!("/inbox/{recipient}");
-            let what = format!("POST {path}");
-            let body = serde_json::json!({ "message": b64_encode(&data) });
-            let resp = timed(
+            let what = format!("POST /inbox/{recipient}");
+            let sent = timed(
                 &what,
                 self.limit(REQUEST_TIMEOUT),
-                client.post_json(&path, &body),
+                client.send_dm_data(&recipient, &data),
             )
-            .await?;
-            if resp.status == 404 && to.prefix() == IdPrefix::Session {
-                last_404 = Some(resp.text());
-                continue;
+            .await;
+            match sent {
+                Err(e) if to.prefix() == IdPrefix::Session && e.status() == Some(404) => {
+                    last_404 = Some(e);
+                }
+                Err(e) => return Err(e),
+                Ok(item) => {
+                    return Ok(SentDm {
+                        id: item.id,
+                        recipient,
+                        posted_ms: seconds_to_ms(item.posted_at),
+                    })
+                }
             }
-            let resp = expect_ok(&what, resp)?;
-            let item: DmItem = parse_json(&what, &resp)?;
-            return Ok(SentDm {
-                id: item.id,
-                recipient,
-                posted_ms: seconds_to_ms(item.posted_at),
-            });
         }
         match last_404 {
             Some(_) => Err(CommunityError::RecipientUnknown(to.to_string())),
@@ -1132,16 +1053,35 @@ impl Community {
         }
     }
 
-    /// Decrypts inbox (`outgoing = false`) or outbox items.
-    pub fn decrypt_dms(&self, items: &[DmItem], outgoing: bool) -> DmReadResult {
+    /// Decrypts and decodes one inbox or outbox item (CLIENT.md §5): the embedded sender key
+    /// must blind to the sender's id, the plaintext is an unpadded `Content`, and the 6 h
+    /// timestamp rule applies.
+    pub fn decrypt_dm(&self, item: &Dm) -> Result<DirectMessage, DecodeError> {
+        let sender = SessionId::parse(&item.sender)?;
+        let recipient = SessionId::parse(&item.recipient)?;
+        let decrypted = item
+            .decrypt(&self.identity, &self.server_pk)
+            .map_err(|e| DecodeError::Dm(e.to_string()))?;
+        let content = decrypted
+            .decode()
+            .map_err(|e| DecodeError::Dm(e.to_string()))?;
+        DirectMessage::new(
+            item.id,
+            sender == self.blinded.session_id(),
+            sender,
+            recipient,
+            decrypted.sender_session_id,
+            item.posted_at,
+            Some(item.expires_at),
+            content,
+        )
+    }
+
+    /// Decrypts inbox or outbox items; failures are listed in `dropped`.
+    pub fn decrypt_dms(&self, items: &[Dm]) -> DmReadResult {
         let mut out = DmReadResult::default();
         for item in items {
-            match DirectMessage::decrypt(
-                item,
-                self.identity.ed25519_seed(),
-                &self.server_pk,
-                outgoing,
-            ) {
+            match self.decrypt_dm(item) {
                 Ok(m) => out.messages.push(m),
                 Err(e) => out.dropped.push(Dropped {
                     room: None,
@@ -1153,31 +1093,34 @@ impl Community {
         out
     }
 
-    async fn dm_list(&self, which: &str, limit: u32) -> Result<DmReadResult, CommunityError> {
+    async fn dm_list(&self, outbox: bool, limit: u32) -> Result<DmReadResult, CommunityError> {
         if !self.blind() {
             return Err(CommunityError::NoDms);
         }
-        let path = format!("/{which}?limit={}", limit.clamp(1, 256));
-        let what = format!("GET {path}");
+        let what = if outbox { "GET /outbox" } else { "GET /inbox" };
         let client = self.client();
-        let resp = timed(&what, self.limit(REQUEST_TIMEOUT), client.get(&path)).await?;
-        let resp = expect_ok(&what, resp)?;
-        let items: Vec<DmItem> = if resp.body.is_empty() {
-            Vec::new()
+        let limit = Some(limit.clamp(1, 256));
+        let items = if outbox {
+            timed(
+                what,
+                self.limit(REQUEST_TIMEOUT),
+                client.outbox(None, limit),
+            )
+            .await?
         } else {
-            parse_json(&what, &resp)?
+            timed(what, self.limit(REQUEST_TIMEOUT), client.inbox(None, limit)).await?
         };
-        Ok(self.decrypt_dms(&items, which == "outbox"))
+        Ok(self.decrypt_dms(&items))
     }
 
     /// Received DMs (oldest first, at most `limit`), decrypted.
     pub async fn inbox(&self, limit: u32) -> Result<DmReadResult, CommunityError> {
-        self.dm_list("inbox", limit).await
+        self.dm_list(false, limit).await
     }
 
     /// Sent DMs (oldest first, at most `limit`), decrypted.
     pub async fn outbox(&self, limit: u32) -> Result<DmReadResult, CommunityError> {
-        self.dm_list("outbox", limit).await
+        self.dm_list(true, limit).await
     }
 }
 
@@ -1195,23 +1138,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn path_segments_and_disposition() {
-        assert_eq!(encode_path_segment("👍"), "%F0%9F%91%8D");
-        assert_eq!(encode_path_segment("Lobby_1-a"), "Lobby_1-a");
-        assert_eq!(
-            content_disposition("my 🎂.txt"),
-            "attachment; filename*=UTF-8''my%20%F0%9F%8E%82.txt"
-        );
-        assert_eq!(
-            parse_content_disposition("attachment; filename*=UTF-8''my%20%F0%9F%8E%82.txt")
-                .as_deref(),
-            Some("my 🎂.txt")
-        );
-        assert_eq!(
-            parse_content_disposition("attachment; filename=\"a.txt\"").as_deref(),
-            Some("a.txt")
-        );
-        assert_eq!(parse_content_disposition("attachment"), None);
+    fn content_types() {
         assert_eq!(guess_content_type("X.PNG"), "image/png");
         assert_eq!(guess_content_type("noext"), "application/octet-stream");
     }

@@ -26,4 +26,8 @@ pub mod client;
 #[cfg(feature = "http")]
 pub mod community;
 #[cfg(feature = "http")]
+pub mod dm_api;
+#[cfg(feature = "http")]
+pub mod files_api;
+#[cfg(feature = "http")]
 pub mod poller;

@@ -20,10 +20,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::community::{dropped, encode_path_segment, Community, CommunityError, Dropped};
+use crate::dm_api::Dm;
 use crate::ids::SessionId;
 use crate::types::{
-    decode_room_message, Capabilities, DirectMessage, DmItem, Message, PollInfo, Reactions,
-    RoomInfo, RoomMessage, SubRequest, SubResponse,
+    decode_room_message, Capabilities, DirectMessage, Message, PollInfo, Reactions, RoomInfo,
+    RoomMessage, SubRequest, SubResponse,
 };
 
 /// How often the apps poll (desktop: every 10 s).
@@ -303,7 +304,7 @@ impl Community {
     }
 
     fn apply_dms(&mut self, body: serde_json::Value, outgoing: bool, out: &mut PollResult) {
-        let Ok(items) = serde_json::from_value::<Vec<DmItem>>(body) else {
+        let Ok(items) = serde_json::from_value::<Vec<Dm>>(body) else {
             return;
         };
         if let Some(max) = items.iter().map(|i| i.id).max() {
@@ -314,7 +315,7 @@ impl Community {
             };
             *cursor = (*cursor).max(max);
         }
-        let mut read = self.decrypt_dms(&items, outgoing);
+        let mut read = self.decrypt_dms(&items);
         read.messages.sort_by_key(|m| m.id);
         self.state.dms_dropped += read.dropped.len() as u64;
         out.dropped.extend(read.dropped);

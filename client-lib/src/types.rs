@@ -11,13 +11,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::blinding::{session_id_from_ed25519, CryptoError};
-use crate::dm::decrypt_blinded_dm;
-use crate::encoding::b64_decode;
+use crate::blinding::CryptoError;
 use crate::ids::{IdError, SessionId};
-use crate::message::{
-    decode_and_verify, strip_padding, DecodedMessage, MessageError, SIG_TIMESTAMP_TOLERANCE_MS,
-};
+use crate::message::{decode_and_verify, DecodedMessage, MessageError, SIG_TIMESTAMP_TOLERANCE_MS};
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -240,21 +236,6 @@ impl Message {
     }
 }
 
-/// An inbox/outbox item (PROTOCOL.md §8.7).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DmItem {
-    pub id: i64,
-    #[serde(default)]
-    pub posted_at: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<f64>,
-    pub sender: String,
-    pub recipient: String,
-    /// base64; absent in the answer to a send.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
 /// Answer to `PUT`/`DELETE /room/{t}/reaction/{id}/{emoji}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReactionResult {
@@ -262,42 +243,6 @@ pub struct ReactionResult {
     pub changed: bool,
     /// The message's seqno after the call.
     pub seqno: i64,
-}
-
-/// The raw reaction answer: `{"added": bool, "seqno": n}` or `{"removed": bool|n, "seqno": n}`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RawReactionResult {
-    #[serde(default)]
-    pub added: Option<serde_json::Value>,
-    #[serde(default)]
-    pub removed: Option<serde_json::Value>,
-    pub seqno: i64,
-}
-
-impl RawReactionResult {
-    /// The typed form.
-    pub fn into_result(self) -> ReactionResult {
-        let v = self
-            .added
-            .or(self.removed)
-            .unwrap_or(serde_json::Value::Null);
-        let changed = match v {
-            serde_json::Value::Bool(b) => b,
-            serde_json::Value::Number(n) => n.as_i64().is_some_and(|n| n > 0),
-            _ => false,
-        };
-        ReactionResult {
-            changed,
-            seqno: self.seqno,
-        }
-    }
-}
-
-/// Answer to `POST /room/{t}/file`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileUploaded {
-    /// Desktop insists on a numeric id.
-    pub id: i64,
 }
 
 /// One request inside a `/batch` body: only `method`, `path` and (with a body) `json`, as the
@@ -415,6 +360,8 @@ pub enum DecodeError {
     TimestampOutOfRange { sent_ms: u64, posted_ms: u64 },
     #[error("DM does not decrypt: {0}")]
     Crypto(#[from] CryptoError),
+    #[error("DM: {0}")]
+    Dm(String),
 }
 
 /// The apps' 6 h rule: keep the message if `sigTimestamp` is absent or close to `posted`.
@@ -480,36 +427,29 @@ pub struct DirectMessage {
 }
 
 impl DirectMessage {
-    /// Decrypts an inbox (`outgoing = false`) or outbox (`outgoing = true`) item with our
-    /// Ed25519 seed (CLIENT.md §5), checks the embedded sender key against the sender's
-    /// blinded id, unpads and decodes the `Content` and applies the 6 h timestamp rule.
-    pub fn decrypt(
-        item: &DmItem,
-        our_ed_seed: &[u8; 32],
-        server_pk: &[u8; 32],
+    /// Assembles a decrypted DM and applies the apps' 6 h timestamp rule (`posted_at` and
+    /// `expires_at` in float seconds).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: i64,
         outgoing: bool,
+        sender: SessionId,
+        recipient: SessionId,
+        sender_session_id: SessionId,
+        posted_at: f64,
+        expires_at: Option<f64>,
+        content: DecodedMessage,
     ) -> Result<Self, DecodeError> {
-        let sender = SessionId::parse(&item.sender)?;
-        let recipient = SessionId::parse(&item.recipient)?;
-        let data = item
-            .message
-            .as_deref()
-            .and_then(b64_decode)
-            .ok_or(DecodeError::MissingData)?;
-        let other = if outgoing { &recipient } else { &sender };
-        let (plain, sender_ed) =
-            decrypt_blinded_dm(our_ed_seed, other, server_pk, &data, outgoing)?;
-        let content = DecodedMessage::from_content_bytes(strip_padding(&plain))?;
-        let posted_ms = seconds_to_ms(item.posted_at);
+        let posted_ms = seconds_to_ms(posted_at);
         check_timestamp(&content, posted_ms)?;
         Ok(Self {
-            id: item.id,
+            id,
             outgoing,
             sender,
             recipient,
-            sender_session_id: session_id_from_ed25519(&sender_ed)?,
+            sender_session_id,
             posted_ms,
-            expires_ms: item.expires_at.map(seconds_to_ms),
+            expires_ms: expires_at.map(seconds_to_ms),
             content,
         })
     }
@@ -558,20 +498,6 @@ mod tests {
         assert_eq!(full.info_updates, 3);
         assert!(full.moderator && full.read && !full.upload);
         assert_eq!(full.default_read, Some(true));
-    }
-
-    #[test]
-    fn reaction_results() {
-        let a: RawReactionResult = serde_json::from_str(r#"{"added":true,"seqno":4}"#).unwrap();
-        assert_eq!(
-            a.into_result(),
-            ReactionResult {
-                changed: true,
-                seqno: 4
-            }
-        );
-        let r: RawReactionResult = serde_json::from_str(r#"{"removed":false,"seqno":5}"#).unwrap();
-        assert!(!r.into_result().changed);
     }
 
     #[test]

@@ -5,4 +5,7 @@
 mod client_cli;
 mod client_e2e;
 mod core;
+mod dm;
+mod files;
 mod onion;
+mod reactions;
