@@ -458,6 +458,31 @@ impl BlindedKeyPair {
     }
 }
 
+/// Signs `msg` for an unblinded (`05`) author the way Session Desktop does it (curve25519-js
+/// `sign` with the X25519 private key, CLIENT.md §3.5): `a` = the clamped private scalar,
+/// `r = reduce(SHA-512(a || M))`, `A = a·B` with its real sign,
+/// `S = r + reduce(SHA-512(R || A || M))·a`, and bit 7 of the last byte of `S` set to A's sign
+/// bit. [`verify_message_signature`] accepts the result for the account's `05` id. Used for
+/// posts to servers that do not advertise `blind`.
+pub fn sign_xed25519_desktop(ed_seed: &[u8; 32], msg: &[u8]) -> [u8; 64] {
+    let seed = expand_seed(ed_seed);
+    let clamped = crate::identity::x25519_secret_from_ed25519_seed(ed_seed);
+    let mut r = sha512_reduce(&[&clamped[..], msg]);
+    let big_r = EdwardsPoint::mul_base(&r).compress().to_bytes();
+    let h = sha512_reduce(&[&big_r, &seed.public, msg]);
+    let s = r + h * *seed.scalar;
+    r.zeroize();
+    let mut out = [0u8; 64];
+    let (rr, ss) = out.split_at_mut(32);
+    rr.copy_from_slice(&big_r);
+    ss.copy_from_slice(s.as_bytes());
+    let sign_bit = seed.public.last().map_or(0, |b| b & 0x80);
+    if let Some(b) = out.last_mut() {
+        *b |= sign_bit;
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // Verification.
 
@@ -553,6 +578,19 @@ mod tests {
         assert!(dbg.contains("<redacted>"));
         assert!(!dbg.contains(&hex::encode(kp.secret.as_bytes())));
         assert!(dbg.contains(&kp.session_id().to_string()));
+    }
+
+    #[test]
+    fn unblinded_desktop_signature_verifies_for_session_id() {
+        for seed_byte in 0u8..8 {
+            let mut seed = [0u8; 32];
+            seed[..16].copy_from_slice(&[seed_byte.wrapping_mul(37).wrapping_add(1); 16]);
+            let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+            let sid = session_id_from_ed25519(&public).unwrap();
+            let sig = sign_xed25519_desktop(&seed, b"padded content");
+            assert!(verify_message_signature(&sid, b"padded content", &sig));
+            assert!(!verify_message_signature(&sid, b"padded contenu", &sig));
+        }
     }
 
     #[test]

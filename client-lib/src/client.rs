@@ -184,6 +184,21 @@ impl SogsClient {
         self.signer.as_ref()
     }
 
+    /// Now, in whole seconds, from this client's time source (what `X-SOGS-Timestamp` carries).
+    pub fn now_secs(&self) -> i64 {
+        (self.now)()
+    }
+
+    /// Now in milliseconds, for message timestamps (`sigTimestamp`): the time source's seconds
+    /// plus the system clock's sub-second part.
+    pub fn now_ms(&self) -> u64 {
+        let sub = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::from(d.subsec_millis()))
+            .unwrap_or(0);
+        u64::try_from(self.now_secs()).unwrap_or(0) * 1000 + sub
+    }
+
     /// The X-SOGS-* headers for a request, if this client has a key.
     pub fn auth_headers(
         &self,

@@ -5,6 +5,11 @@
 //!
 //! The crypto and wire-format modules here are the single implementation used by the server
 //! too (`sogs-server` depends on this crate with `default-features = false`).
+//!
+//! For bots and clients, start at [`community::Community`] (join a room by URL, post, edit,
+//! delete, react, files, blinded DMs) and [`poller::Poller`] (the apps' poll batch, turned
+//! into typed [`poller::Event`]s); [`types`] has the typed API objects and decoded messages.
+//! The `sogs-client` binary is [`cli`].
 
 pub mod blinding;
 pub mod dm;
@@ -16,11 +21,18 @@ pub mod mnemonic;
 pub mod onion;
 pub mod onion_client;
 pub mod signing;
+pub mod types;
 pub mod url;
 
 #[cfg(feature = "http")]
+pub mod cli;
+#[cfg(feature = "http")]
 pub mod client;
+#[cfg(feature = "http")]
+pub mod community;
 #[cfg(feature = "http")]
 pub mod dm_api;
 #[cfg(feature = "http")]
 pub mod files_api;
+#[cfg(feature = "http")]
+pub mod poller;

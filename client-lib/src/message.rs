@@ -223,7 +223,7 @@ pub fn strip_padding(data: &[u8]) -> &[u8] {
 // ---------------------------------------------------------------------------------------------
 
 /// A file referenced by a post. For outgoing posts build it with [`Attachment::uploaded`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Attachment {
     /// The server's numeric file id (`deprecated_id`); 0 if unknown.
     pub file_id: u64,
@@ -295,7 +295,7 @@ impl Attachment {
 }
 
 /// A quoted message (CLIENT.md §3.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Quote {
     /// The quoted message's `floor(posted * 1000)`.
     pub id: u64,
@@ -304,7 +304,7 @@ pub struct Quote {
 }
 
 /// A link preview carried by a post.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LinkPreview {
     pub url: String,
     pub title: Option<String>,
@@ -312,7 +312,7 @@ pub struct LinkPreview {
 }
 
 /// An invitation to another community carried in a post.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Invitation {
     pub url: String,
     pub name: String,
@@ -431,7 +431,7 @@ pub fn sign_for_post(padded: &[u8], keypair: &BlindedKeyPair) -> SignedData {
 }
 
 /// A verified, decoded post.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DecodedMessage {
     pub text: Option<String>,
     pub display_name: Option<String>,

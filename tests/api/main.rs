@@ -4,6 +4,8 @@
 
 mod auth;
 mod cli;
+mod client_cli;
+mod client_e2e;
 mod core;
 mod dm;
 mod files;
