@@ -345,7 +345,7 @@ async fn members_only_rooms_refuse_outsiders(
         .cli(&["room", "update", "lobby", "--dm-members-only", "true"])
         .await;
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), "room lobby dm_members_only = true");
+    assert_eq!(out.trim(), "updated room lobby: dm-members-only=true");
     assert_eq!(send_raw(&alice, &bob.id(), body.clone()).await.0, 403);
     // Being a member of another room is not enough; joining this one is.
     assert_eq!(alice.get_json("/room/open/messages/recent").await.0, 200);

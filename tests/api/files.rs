@@ -565,7 +565,7 @@ async fn room_image_survives_expiry(#[values(Backend::Sqlite, Backend::Postgres)
     assert_ne!(new_img, img);
     assert_eq!(
         out.trim(),
-        format!("room lobby image is now file {new_img}")
+        format!("updated room lobby: image=file {new_img}")
     );
     let d = admin.client.download_file(&room, new_img).await.unwrap();
     assert_eq!(d.bytes, b"new image bytes");
@@ -588,7 +588,7 @@ async fn room_image_survives_expiry(#[values(Backend::Sqlite, Backend::Postgres)
 
     // Bad uses of the command.
     let (code, _, err) = app.cli(&["room", "update", "lobby"]).await;
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "nothing to change is a usage error");
     assert!(err.contains("nothing to change"), "{err}");
     let (code, _, err) = app
         .cli(&["room", "update", "nope", "--image", path.to_str().unwrap()])
