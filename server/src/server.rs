@@ -12,7 +12,7 @@ use sogs_client::signing::BodyHasher;
 use std::io::Write;
 use std::sync::Arc;
 
-/// Bodies up to this size stay in memory; larger ones go to a temporary file.
+/// Upload bodies up to this size stay in memory; larger ones go to a temporary file.
 const SPOOL_THRESHOLD: usize = 256 * 1024;
 
 /// The catch-all actix handler.
@@ -63,6 +63,7 @@ async fn to_request(
         return Err(routes::too_large(method, &path));
     }
 
+    let spool_large = routes::spools_body(method, &path);
     let mut hasher = BodyHasher::new();
     let mut mem: Vec<u8> = Vec::new();
     let mut spool: Option<tempfile::NamedTempFile> = None;
@@ -80,7 +81,7 @@ async fn to_request(
                 .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("spooling body")))?,
             None => {
                 mem.extend_from_slice(&chunk);
-                if mem.len() > SPOOL_THRESHOLD {
+                if spool_large && mem.len() > SPOOL_THRESHOLD {
                     let dir = st.config.data_dir.join("tmp");
                     let mut f = std::fs::create_dir_all(&dir)
                         .and_then(|_| tempfile::NamedTempFile::new_in(&dir))

@@ -558,3 +558,26 @@ async fn post_rate_limit(#[values(Backend::Sqlite, Backend::Postgres)] be: Backe
     }
     app.shutdown().await;
 }
+
+#[rstest]
+#[tokio::test]
+async fn large_json_bodies_are_parsed(#[values(Backend::Sqlite, Backend::Postgres)] be: Backend) {
+    let app = TestApp::spawn(be).await;
+    let room = app.room("big").await;
+    let alice = app.user(1);
+    // 300 KB of message data: bigger than the upload spool threshold, well within the limit
+    let data = sogs_client::message::pad(&vec![7u8; 300_000]);
+    let keys = alice.identity.blinded15(&app.server_pk());
+    let signed = sogs_client::message::sign_for_post(&data, &keys);
+    let body = json!({"data": signed.data, "signature": signed.signature});
+    let batch = json!([{"method": "POST", "path": format!("/room/{room}/message"), "json": body}]);
+    let r = alice.client.post_json("/batch", &batch).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let out: Value = r.json().unwrap();
+    assert_eq!(out[0]["code"], json!(201));
+    let (_, recent) = alice
+        .get_json(&format!("/room/{room}/messages/recent"))
+        .await;
+    assert_eq!(recent[0]["data"], body["data"]);
+    app.shutdown().await;
+}

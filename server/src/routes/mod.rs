@@ -174,6 +174,16 @@ pub fn body_limit(config: &crate::config::Config, method: Method, path: &str) ->
     }
 }
 
+/// Whether a large body for `path` is spooled to a temporary file. Only file uploads are:
+/// every other body is parsed (JSON, onion layers) and stays in memory, within its limit.
+pub fn spools_body(method: Method, path: &str) -> bool {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(
+        (method, segs.as_slice()),
+        (Method::Post, ["room", _, "file"])
+    )
+}
+
 /// Onion bodies: libsession's 10 MiB limit plus a little room, so a slightly larger body still
 /// reaches the onion parser and gets its plain 400.
 pub const ONION_BODY_LIMIT: u64 = sogs_client::onion::MAX_ONION_BODY as u64 + 64 * 1024;
