@@ -748,3 +748,65 @@ async fn creation_statuses_and_shapes(#[values(Backend::Sqlite, Backend::Postgre
     assert_eq!(v["active_users_cutoff"], json!(604800));
     app.shutdown().await;
 }
+
+/// §3.6/§10.3: a moderator appointed by Session ID shows up under that id until the person
+/// first connects; the switch to their blinded id changes the lists, so `info_updates`
+/// moves and a client polling with its last counter (Android) gets the new details.
+#[rstest]
+#[tokio::test]
+async fn migrating_a_05_moderator_bumps_info_updates(
+    #[values(Backend::Sqlite, Backend::Postgres)] be: Backend,
+) {
+    let app = TestApp::spawn(be).await;
+    let room = app.room("lobby").await;
+    let other = app.room("other").await;
+    let (alice, gm, watcher) = (app.user(1), app.user(2), app.user(3));
+    cli_ok(
+        &app,
+        &["moderator", "add", &alice.session_id(), "--room", &room],
+    )
+    .await;
+    cli_ok(
+        &app,
+        &[
+            "moderator",
+            "add",
+            &gm.session_id(),
+            "--global",
+            "--visible",
+        ],
+    )
+    .await;
+    let (_, before) = watcher.get_json(&format!("/room/{room}")).await;
+    let mut listed = vec![alice.session_id(), gm.session_id()];
+    listed.sort();
+    assert_eq!(before["moderators"], json!(listed));
+    let n = before["info_updates"].as_i64().unwrap();
+    let (_, o) = watcher.get_json(&format!("/room/{other}")).await;
+    let o = o["info_updates"].as_i64().unwrap();
+
+    alice.client.get("/capabilities").await.unwrap();
+    let (_, poll) = watcher
+        .get_json(&format!("/room/{room}/pollInfo/{n}"))
+        .await;
+    assert_eq!(poll["details"]["info_updates"], json!(n + 1));
+    let mut listed = vec![alice.id(), gm.session_id()];
+    listed.sort();
+    assert_eq!(poll["details"]["moderators"], json!(listed));
+    let (_, poll) = watcher
+        .get_json(&format!("/room/{other}/pollInfo/{o}"))
+        .await;
+    assert!(
+        poll.get("details").is_none(),
+        "room-level move only touches its room"
+    );
+
+    gm.client.get("/capabilities").await.unwrap();
+    for (t, want) in [(&room, n + 2), (&other, o + 1)] {
+        let (_, info) = watcher.get_json(&format!("/room/{t}")).await;
+        assert_eq!(info["info_updates"], json!(want), "{t}");
+    }
+    let (_, info) = watcher.get_json(&format!("/room/{other}")).await;
+    assert_eq!(info["moderators"], json!([gm.id()]));
+    app.shutdown().await;
+}
