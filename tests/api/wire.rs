@@ -585,10 +585,19 @@ async fn info_updates_rules(#[values(Backend::Sqlite, Backend::Postgres)] be: Ba
     n += 1;
     check(info(room.clone()).await, n, "ban of a moderator");
 
-    // Pins: pin, re-pin, unpin, unpin/all per message, deleting a pinned message.
+    // Pins: pin, re-pin, unpin, unpin/all per message, deleting a pinned message. They do not
+    // touch message_sequence (only the deletion does).
     let p1 = admin.post_ok(&room, "p1").await["id"].as_i64().unwrap();
     let p2 = admin.post_ok(&room, "p2").await["id"].as_i64().unwrap();
     let p3 = admin.post_ok(&room, "p3").await["id"].as_i64().unwrap();
+    let seq = |t: String| {
+        let c = app.anon();
+        async move {
+            let v: Value = c.get(&format!("/room/{t}")).await.unwrap().json().unwrap();
+            v["message_sequence"].as_i64().unwrap()
+        }
+    };
+    let seq0 = seq(room.clone()).await;
     for (p, what) in [(p1, "pin"), (p2, "pin 2"), (p3, "pin 3"), (p1, "re-pin")] {
         app.clock.advance(1.0);
         let r = admin
@@ -645,6 +654,11 @@ async fn info_updates_rules(#[values(Backend::Sqlite, Backend::Postgres)] be: Ba
     assert_eq!(r.status, 200);
     n += 1;
     check(info(room.clone()).await, n, "deleting a pinned message");
+    check(
+        seq(room.clone()).await,
+        seq0 + 1,
+        "pins leave message_sequence alone",
+    );
     let r = admin
         .client
         .post_json(&format!("/room/{room}/unpin/all"), &json!({}))
@@ -808,5 +822,222 @@ async fn migrating_a_05_moderator_bumps_info_updates(
     }
     let (_, info) = watcher.get_json(&format!("/room/{other}")).await;
     assert_eq!(info["moderators"], json!([gm.id()]));
+    app.shutdown().await;
+}
+
+/// §8.6 rooms-or-global selection (what is 400 and what is 403) and §8.2 override objects.
+#[rstest]
+#[tokio::test]
+async fn rooms_or_global_selection_and_override_objects(
+    #[values(Backend::Sqlite, Backend::Postgres)] be: Backend,
+) {
+    let app = TestApp::spawn(be).await;
+    let room = app.room("Lobby").await;
+    let other = app.room("other").await;
+    app.make_mod(1, &room, true).await;
+    app.make_mod(2, &room, false).await;
+    let (admin, modu, bob) = (app.user(1), app.user(2), app.user(3));
+    let send = |u: &TestUser, path: String, body: Value| {
+        let c = u.client.clone();
+        async move {
+            let r = c.post_json(&path, &body).await.unwrap();
+            (r.status, r.json::<Value>().unwrap_or(Value::Null))
+        }
+    };
+    let ban = format!("/user/{}/ban", bob.id());
+    let unban = format!("/user/{}/unban", bob.id());
+    // 403: a token that does not exist, a room without the role, a token listed twice (in
+    // any case), `["*"]` without any such room, `global` without the global role.
+    for (u, body) in [
+        (&modu, json!({"rooms": ["nope"]})),
+        (&modu, json!({"rooms": ["lobby", &other]})),
+        (&modu, json!({"rooms": ["lobby", "LOBBY"]})),
+        (&bob, json!({"rooms": ["*"]})),
+        (&modu, json!({"global": true})),
+        (&modu, json!({"rooms": [], "global": true})),
+    ] {
+        assert_eq!(send(u, ban.clone(), body.clone()).await.0, 403, "{body}");
+    }
+    // Valid forms: what desktop sends, `global: null`, `["*"]`.
+    for body in [
+        json!({"rooms": ["LOBBY"], "global": false}),
+        json!({"rooms": ["lobby"], "global": null, "timeout": null}),
+        json!({"rooms": ["*"]}),
+    ] {
+        assert_eq!(
+            send(&modu, ban.clone(), body.clone()).await,
+            (200, json!({})),
+            "{body}"
+        );
+    }
+    // Override objects.
+    let (s, perms) = modu.get_json("/room/lobby/permissions").await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        perms,
+        json!({
+            admin.id(): {"admin": true},
+            modu.id(): {"moderator": true},
+            bob.id(): {"banned": true},
+        })
+    );
+    let (_, one) = modu
+        .get_json(&format!("/room/{room}/permissions/{}", bob.id()))
+        .await;
+    assert_eq!(one, json!({"banned": true}));
+    assert_eq!(
+        send(&modu, unban.clone(), json!({"rooms": ["*"]})).await,
+        (200, json!({}))
+    );
+    let r = send(
+        &admin,
+        format!("/user/{}/moderator", modu.id()),
+        json!({"rooms": ["lobby"], "global": false, "visible": false, "admin": true}),
+    )
+    .await;
+    assert_eq!(r.0, 200);
+    assert_eq!(keys(&r.1["info_updates"]), ["Lobby"]);
+    let r = send(
+        &admin,
+        format!("/room/lobby/permissions/{}", bob.id()),
+        json!({"read": false, "accessible": true, "default_write": true}),
+    )
+    .await;
+    assert_eq!(r, (200, json!({"read": false, "accessible": true})));
+    let (_, perms) = admin.get_json("/room/LOBBY/permissions").await;
+    assert_eq!(
+        perms,
+        json!({
+            admin.id(): {"admin": true},
+            modu.id(): {"admin": true, "hidden": true},
+            bob.id(): {"read": false, "accessible": true},
+        })
+    );
+    let (_, none) = admin
+        .get_json(&format!("/room/lobby/permissions/{}", app.user(9).id()))
+        .await;
+    assert_eq!(none, json!({}));
+    // Moderator endpoints: 401 anonymous, 403 with the exact text otherwise.
+    let r = app.anon().get("/room/lobby/permissions").await.unwrap();
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (401, "X-SOGS-* request authentication required")
+    );
+    let r = bob
+        .client
+        .get("/room/lobby/futurePermissions")
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (403, "This endpoint requires moderator room permissions")
+    );
+    let r = modu
+        .client
+        .delete(&format!("/room/lobby/reactions/1"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 404, "moderators pass; no such message");
+    let r = bob
+        .client
+        .put_json("/room/lobby", &json!({"name": "x"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (403, "This endpoint requires admin room permissions")
+    );
+    app.shutdown().await;
+}
+
+/// CLIENT.md §7.9: what the apps send that a server must accept.
+#[rstest]
+#[tokio::test]
+async fn lenient_inputs_the_apps_send(#[values(Backend::Sqlite, Backend::Postgres)] be: Backend) {
+    let app = TestApp::spawn(be).await;
+    let room = app.room("lobby").await;
+    let alice = app.user(1);
+    let json_ct = [("Content-Type", "application/json"), ("Room", "lobby")];
+    // GET and DELETE with `Content-Type: application/json` and no body (desktop), plus
+    // Android's `Room` header.
+    let r = alice
+        .client
+        .request("GET", "/room/lobby/messages/recent", None, &json_ct)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let r = alice
+        .client
+        .request("GET", "/capabilities", None, &json_ct)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    // A post as desktop builds it: `timestamp` extra, `files` as decimal strings.
+    let f = upload(&alice, &room, b"attachment").await;
+    let mut body = alice.post_body("with file");
+    body["files"] = json!([f.to_string()]);
+    let r = alice
+        .client
+        .post_json(&format!("/room/{room}/message"), &body)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201);
+    let id = r.json::<Value>().unwrap()["id"].as_i64().unwrap();
+    // Reaction PUT with no body (desktop) and `{}` (Android), raw UTF-8 over onion.
+    let r = alice
+        .client
+        .request(
+            "PUT",
+            &format!("/room/{room}/reaction/{id}/%F0%9F%91%8D"),
+            None,
+            &json_ct,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().unwrap(),
+        json!({"added": true, "seqno": 2})
+    );
+    let bob = app.user(2).client.with_transport(Transport::OnionDirect {
+        enc: EncType::AesGcm,
+    });
+    let r = bob
+        .put_json(&format!("/room/{room}/reaction/{id}/👍"), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().unwrap(),
+        json!({"added": true, "seqno": 3})
+    );
+    // Inbox POST with the extra fields desktop sends.
+    let carol = app.user(3);
+    carol.client.get("/capabilities").await.unwrap();
+    let r = alice
+        .client
+        .post_json(
+            &format!("/inbox/{}", carol.id()),
+            &json!({"message": "AAEC", "timestamp": 1_750_000_000_000u64, "signature": "eA=="}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201);
+    // DELETE with the JSON content type and no body.
+    let r = alice
+        .client
+        .request(
+            "DELETE",
+            &format!("/room/{room}/message/{id}"),
+            None,
+            &json_ct,
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.json::<Value>().unwrap()), (200, json!({})));
+    let r = carol
+        .client
+        .request("DELETE", "/inbox", None, &json_ct)
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().unwrap(), json!({"deleted": 1}));
     app.shutdown().await;
 }
