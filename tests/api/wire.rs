@@ -932,11 +932,7 @@ async fn rooms_or_global_selection_and_override_objects(
         (r.status, r.text().as_str()),
         (403, "This endpoint requires moderator room permissions")
     );
-    let r = modu
-        .client
-        .delete(&format!("/room/lobby/reactions/1"))
-        .await
-        .unwrap();
+    let r = modu.client.delete("/room/lobby/reactions/1").await.unwrap();
     assert_eq!(r.status, 404, "moderators pass; no such message");
     let r = bob
         .client
