@@ -234,7 +234,8 @@ async fn room_info_capabilities_and_poll(
         (json!(true), json!(true), json!(true))
     );
     assert!(info.get("moderator").is_none() && info.get("default_read").is_none());
-    assert_eq!(info["info_updates"], json!(1));
+    // 1 for a new room (never 0, CLIENT.md §7.8) + 1 for the moderator appointment
+    assert_eq!(info["info_updates"], json!(2));
     assert_eq!(info["active_users_cutoff"], json!(604800));
     let (_, mine) = modu.get_json(&format!("/room/{room}")).await;
     assert_eq!(mine["moderator"], json!(true));
@@ -245,11 +246,11 @@ async fn room_info_capabilities_and_poll(
     assert_eq!(s, 200);
     assert_eq!(poll["token"], json!("info"));
     assert_eq!(poll["details"]["name"], json!("Room info"));
-    let (_, poll) = alice.get_json(&format!("/room/{room}/pollInfo/1")).await;
+    let (_, poll) = alice.get_json(&format!("/room/{room}/pollInfo/2")).await;
     assert!(poll.get("details").is_none());
     // activity is counted by the cleanup job
     sogs_server::cleanup::run_once(&app.state).await.unwrap();
-    let (_, poll) = alice.get_json(&format!("/room/{room}/pollInfo/1")).await;
+    let (_, poll) = alice.get_json(&format!("/room/{room}/pollInfo/2")).await;
     assert_eq!(poll["active_users"], json!(1));
 
     // rooms list and unknown rooms
@@ -297,7 +298,7 @@ async fn room_update_and_hidden_rooms(#[values(Backend::Sqlite, Backend::Postgre
         .unwrap();
     assert_eq!(
         (r.status, r.json::<Value>().unwrap()),
-        (200, json!({"info_updates": 3}))
+        (200, json!({"info_updates": 4}))
     );
     let (_, info) = alice.get_json(&path).await;
     assert_eq!(info["name"], json!("Newname"));
@@ -308,7 +309,7 @@ async fn room_update_and_hidden_rooms(#[values(Backend::Sqlite, Backend::Postgre
         .put_json(&path, &json!({"name": "Newname", "default_write": false}))
         .await
         .unwrap();
-    assert_eq!(r.json::<Value>().unwrap(), json!({"info_updates": 3}));
+    assert_eq!(r.json::<Value>().unwrap(), json!({"info_updates": 4}));
     let (_, info) = alice.get_json(&path).await;
     assert_eq!(info["write"], json!(false));
     assert_eq!(alice.post(&room, "nope").await.status, 403);

@@ -12,3 +12,4 @@ mod files;
 mod moderation;
 mod onion;
 mod reactions;
+mod wire;

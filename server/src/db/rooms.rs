@@ -47,7 +47,9 @@ impl Db {
         if self.room_by_token(token).await?.is_some() {
             return Ok(None);
         }
-        let q = format!("INSERT INTO rooms (token, name, description, created, default_read, default_accessible, default_write, default_upload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {ROOM_COLS}");
+        // `info_updates` starts at 1: Session Desktop always polls `pollInfo/0` and only gets
+        // the room details when the counter differs (CLIENT.md §7.8).
+        let q = format!("INSERT INTO rooms (token, name, description, created, default_read, default_accessible, default_write, default_upload, info_updates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) RETURNING {ROOM_COLS}");
         let res = on_pool!(self, p => {
             sqlx::query_as::<_, RoomRow>(&q)
                 .bind(token).bind(name).bind(description).bind(now)
@@ -73,10 +75,14 @@ impl Db {
         Ok(on_pool!(self, p => sqlx::query_as::<_, RoomRow>(&q).bind(id).fetch_optional(p).await?))
     }
 
-    /// All rooms, sorted by token.
+    /// All rooms, sorted by token case-insensitively (as pysogs' `COLLATE NOCASE`/citext
+    /// token column sorts). Sorted here rather than in SQL so the order does not depend on
+    /// the database's collation (a PostgreSQL locale collation ignores `-` and `_`).
     pub async fn rooms(&self) -> DbResult<Vec<RoomRow>> {
-        let q = format!("SELECT {ROOM_COLS} FROM rooms ORDER BY token");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, RoomRow>(&q).fetch_all(p).await?))
+        let q = format!("SELECT {ROOM_COLS} FROM rooms");
+        let mut rooms = on_pool!(self, p => sqlx::query_as::<_, RoomRow>(&q).fetch_all(p).await?);
+        rooms.sort_by_cached_key(|r| (r.token.to_ascii_lowercase(), r.token.clone()));
+        Ok(rooms)
     }
 
     /// Deletes a room and everything in it; its files lose their room and expire at once.

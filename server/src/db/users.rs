@@ -98,6 +98,13 @@ impl Db {
                         }
                         let q = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
                         let user = sqlx::query_as::<_, UserRow>(&q).bind(user.id).fetch_one(&mut *tx).await?;
+                        // The moderator lists now show the blinded id instead of the 05 one: a
+                        // change pollers must see (PROTOCOL.md §10.3).
+                        const MOVED: &str = "UPDATE rooms SET info_updates = info_updates + 1 WHERE id IN (SELECT room FROM user_permission_overrides WHERE user_id = $1 AND moderator)";
+                        sqlx::query(MOVED).bind(user.id).execute(&mut *tx).await?;
+                        if user.moderator {
+                            sqlx::query("UPDATE rooms SET info_updates = info_updates + 1").execute(&mut *tx).await?;
+                        }
                         tx.commit().await?;
                         return Ok(user);
                     }

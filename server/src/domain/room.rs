@@ -45,6 +45,15 @@ impl ModeratorLists {
             };
             list.push(r.session_id);
         }
+        // By id string, whatever order (and collation) the database returned.
+        for list in [
+            &mut out.moderators,
+            &mut out.admins,
+            &mut out.hidden_moderators,
+            &mut out.hidden_admins,
+        ] {
+            list.sort();
+        }
         out
     }
 }
@@ -164,4 +173,43 @@ pub struct PollInfo {
     pub details: Option<RoomInfo>,
     #[serde(flatten)]
     pub roles: CallerRoles,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, g: (bool, bool, bool), r: Option<(bool, bool, bool)>) -> ModeratorRow {
+        ModeratorRow {
+            session_id: id.to_owned(),
+            g_mod: g.0,
+            g_admin: g.1,
+            g_visible: g.2,
+            r_mod: r.map(|r| r.0),
+            r_admin: r.map(|r| r.1),
+            r_visible: r.map(|r| r.2),
+        }
+    }
+
+    #[test]
+    fn lists_are_sorted_and_merged() {
+        let lists = ModeratorLists::from_rows(vec![
+            row("15cc", (false, false, false), Some((true, false, true))),
+            row("15aa", (true, false, true), None),
+            row("15bb", (false, false, false), Some((true, true, true))),
+            row("059a", (false, false, false), Some((true, true, true))),
+            row("ff00", (true, true, false), None),
+            row("15dd", (true, true, false), Some((true, false, true))),
+            row("1500", (true, false, false), None),
+        ]);
+        assert_eq!(
+            lists,
+            ModeratorLists {
+                moderators: vec!["15aa".into(), "15cc".into()],
+                admins: vec!["059a".into(), "15bb".into(), "15dd".into()],
+                hidden_moderators: vec!["1500".into()],
+                hidden_admins: vec![],
+            }
+        );
+    }
 }

@@ -51,9 +51,8 @@ pub async fn capabilities(ctx: &Ctx<'_>) -> ApiResult<Response> {
     ))
 }
 
-/// One sub-request of `/batch` or `/sequence`.
+/// One sub-request of `/batch` or `/sequence`. Other keys are ignored, as pysogs does.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SubRequest {
     pub method: String,
     pub path: String,
