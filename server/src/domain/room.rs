@@ -120,6 +120,21 @@ impl CallerRoles {
 
 pub const ACTIVE_USERS_CUTOFF: i64 = 7 * 86400;
 
+/// A room name as stored: control characters removed.
+pub fn clean_room_name(name: &str) -> String {
+    name.chars().filter(|c| *c >= ' ').collect()
+}
+
+/// A room description as stored: control characters other than tab and newline removed;
+/// `None` (no description) when nothing is left.
+pub fn clean_room_description(description: &str) -> Option<String> {
+    let clean: String = description
+        .chars()
+        .filter(|c| *c >= ' ' || *c == '\t' || *c == '\n')
+        .collect();
+    (!clean.is_empty()).then_some(clean)
+}
+
 impl RoomInfo {
     pub fn new(
         room: RoomRow,

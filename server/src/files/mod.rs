@@ -4,9 +4,11 @@
 //! out, the sanitised name stored on disk).
 
 use crate::db::files::NewFile;
+use crate::db::rooms::RoomRow;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
+use anyhow::{bail, Context};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
@@ -156,6 +158,41 @@ pub async fn store_upload(
         ));
     }
     Ok(row.id)
+}
+
+/// Stores a local file (the CLI's `--image`) as an operator upload of `room`, by copying it;
+/// returns its id. Only a non-empty regular file of at most `max_bytes` is accepted.
+pub async fn store_local_file(
+    db: &Db,
+    files: &FileStore,
+    room: &RoomRow,
+    path: &Path,
+    max_bytes: u64,
+    now: f64,
+) -> anyhow::Result<i64> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() || meta.len() == 0 {
+        bail!("{}: not a non-empty file", path.display());
+    }
+    if meta.len() > max_bytes {
+        bail!(
+            "{}: {} bytes is over the upload limit of {max_bytes} bytes",
+            path.display(),
+            meta.len(),
+        );
+    }
+    let filename = path
+        .file_name()
+        .and_then(|n| clean_filename(&n.to_string_lossy()));
+    let new = NewFile {
+        room: room.id,
+        uploader: None,
+        size: i64::try_from(meta.len())?,
+        uploaded: now,
+        expiry: Some(now + NEW_UPLOAD_LIFETIME_SECS),
+        filename: filename.as_deref(),
+    };
+    Ok(store_upload(db, files, &room.token, &new, Source::Copy(path)).await?)
 }
 
 enum OwnedSource {

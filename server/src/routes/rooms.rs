@@ -8,7 +8,10 @@ use crate::domain::moderation::{
     override_object, FutureChange, FutureEntry, JsonObject, PermissionChange,
 };
 use crate::domain::perms::Permissions;
-use crate::domain::room::{CallerRoles, ModeratorLists, PinnedMessage, PollInfo, RoomInfo};
+use crate::domain::room::{
+    clean_room_description, clean_room_name, CallerRoles, ModeratorLists, PinnedMessage, PollInfo,
+    RoomInfo,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
 use serde_json::Value;
@@ -96,17 +99,11 @@ pub fn parse_room_update(
     let mut upd = RoomUpdate::default();
     for (key, value) in body {
         match (key.as_str(), value) {
-            ("name", Value::String(s)) => {
-                upd.name = Some(s.chars().filter(|c| *c >= ' ').collect());
-            }
+            ("name", Value::String(s)) => upd.name = Some(clean_room_name(s)),
             ("name", _) => return Err(ApiError::bad_request("'name' must be a string")),
             ("description", Value::Null) => upd.description = Some(None),
             ("description", Value::String(s)) => {
-                let clean: String = s
-                    .chars()
-                    .filter(|c| *c >= ' ' || *c == '\t' || *c == '\n')
-                    .collect();
-                upd.description = Some((!clean.is_empty()).then_some(clean));
+                upd.description = Some(clean_room_description(s));
             }
             ("description", _) => {
                 return Err(ApiError::bad_request(
