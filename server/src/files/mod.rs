@@ -1,7 +1,8 @@
 //! All file I/O of uploads: where their bytes live on disk, how they get there (a complete
 //! temporary file renamed into place, so a crash never leaves a partial file visible), and
-//! deleting them. Also the filename rules of PROTOCOL.md §8.5 (Content-Disposition in and
-//! out, the sanitised name stored on disk).
+//! deleting them. Also the filename rules of PROTOCOL.md §8.5: the stored name (cleaned from
+//! the upload's Content-Disposition, parsed by `sogs_client::disposition`) and the sanitised
+//! name on disk.
 
 use crate::db::files::NewFile;
 use crate::db::rooms::RoomRow;
@@ -9,7 +10,7 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use anyhow::{bail, Context};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sogs_client::disposition;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
@@ -299,127 +300,16 @@ pub fn disk_name(name: Option<&str>) -> String {
     out
 }
 
-/// The filename a `Content-Disposition` header carries: `filename*=UTF-8''…` (RFC 5987,
-/// preferred) or `filename="…"` / `filename=…`. Returned cleaned (see [`clean_filename`]).
+/// The filename of an upload's `Content-Disposition` header (parsed by
+/// [`sogs_client::disposition`]), cleaned for storage (see [`clean_filename`]).
 pub fn filename_from_content_disposition(value: &str) -> Option<String> {
-    let mut plain = None;
-    let mut extended = None;
-    for (key, val) in disposition_params(value) {
-        match key.to_ascii_lowercase().as_str() {
-            "filename*" => extended = extended.or_else(|| decode_ext_value(&val)),
-            "filename" => plain = plain.or(Some(val)),
-            _ => {}
-        }
-    }
-    extended.or(plain).and_then(|n| clean_filename(&n))
-}
-
-/// `key=value` parameters after the disposition type; quoted values are unescaped.
-fn disposition_params(value: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut chars = value.chars().peekable();
-    // Skip the disposition type.
-    for c in chars.by_ref() {
-        if c == ';' {
-            break;
-        }
-    }
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ';') {
-            chars.next();
-        }
-        let mut key = String::new();
-        while let Some(&c) = chars.peek() {
-            if c == '=' || c == ';' {
-                break;
-            }
-            key.push(c);
-            chars.next();
-        }
-        if key.is_empty() && chars.peek().is_none() {
-            break;
-        }
-        let mut val = String::new();
-        if chars.peek() == Some(&'=') {
-            chars.next();
-            while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                chars.next();
-            }
-            if chars.peek() == Some(&'"') {
-                chars.next();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => val.extend(chars.next()),
-                        c => val.push(c),
-                    }
-                }
-                // Anything after the closing quote up to the next ';' is ignored.
-                for c in chars.by_ref() {
-                    if c == ';' {
-                        break;
-                    }
-                }
-            } else {
-                for c in chars.by_ref() {
-                    if c == ';' {
-                        break;
-                    }
-                    val.push(c);
-                }
-                val = val.trim_end().to_owned();
-            }
-        }
-        out.push((key.trim().to_owned(), val));
-        if chars.peek().is_none() {
-            break;
-        }
-    }
-    out
-}
-
-/// RFC 5987 `charset'language'percent-encoded`: UTF-8 (invalid bytes replaced) or ISO-8859-1.
-fn decode_ext_value(v: &str) -> Option<String> {
-    let mut parts = v.splitn(3, '\'');
-    let (charset, _lang, encoded) = (parts.next()?, parts.next()?, parts.next()?);
-    let bytes: Vec<u8> = percent_decode_str(encoded).collect();
-    match charset.to_ascii_lowercase().as_str() {
-        "utf-8" => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        "iso-8859-1" => Some(bytes.iter().map(|&b| char::from(b)).collect()),
-        _ => None,
-    }
-}
-
-/// RFC 5987 `attr-char`s stay as they are; everything else is percent-encoded.
-const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'!')
-    .remove(b'#')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'+')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'^')
-    .remove(b'_')
-    .remove(b'`')
-    .remove(b'|')
-    .remove(b'~');
-
-/// The `Content-Disposition` of a download: `attachment` or
-/// `attachment; filename*=UTF-8''<percent-encoded name>`.
-pub fn content_disposition(filename: Option<&str>) -> String {
-    match filename.filter(|n| !n.is_empty()) {
-        Some(name) => format!(
-            "attachment; filename*=UTF-8''{}",
-            utf8_percent_encode(name, ATTR_CHAR)
-        ),
-        None => "attachment".into(),
-    }
+    disposition::filename_from_content_disposition(value).and_then(|n| clean_filename(&n))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sogs_client::disposition::content_disposition;
 
     #[test]
     fn content_disposition_forms() {
