@@ -193,6 +193,11 @@ impl Response {
         }
     }
 
+    /// `200 {}`: the answer of an action that has nothing to report.
+    pub fn empty_object() -> Self {
+        Self::new(200, JSON, &b"{}"[..])
+    }
+
     pub fn text(status: u16, text: &str) -> Self {
         Self::new(status, TEXT, text.to_owned())
     }

@@ -29,6 +29,11 @@ impl MessageRow {
     pub fn is_whisper(&self) -> bool {
         self.whisper_mods || self.whisper_to.is_some()
     }
+    /// A message everyone who can read the room sees: not deleted, not filtered, no whisper
+    /// (what can be pinned and reacted to).
+    pub fn is_regular(&self) -> bool {
+        !self.is_deleted() && !self.filtered && !self.is_whisper()
+    }
 }
 
 /// Who is looking: decides which whispers are visible (PROTOCOL.md §9.5).

@@ -91,13 +91,7 @@ pub async fn send(ctx: &Ctx<'_>, recipient: &str) -> ApiResult<Response> {
         ));
     }
     if let Some((count, per)) = ctx.st.config.dm_rate_limit {
-        ctx.st
-            .limiters
-            .check(Action::DirectMessage, user.id, count, per as f64)
-            .map_err(|retry_after_secs| ApiError::RateLimited {
-                retry_after_secs,
-                reason: "Rate limited".into(),
-            })?;
+        ctx.rate_limit(Action::DirectMessage, user.id, count, per as f64)?;
     }
     let now = ctx.st.now();
     let row = db

@@ -7,6 +7,7 @@ use crate::db::users::UserRow;
 use crate::domain::perms::Permissions;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Body, Method, Request, Response};
+use crate::limits::Action;
 use crate::state::AppState;
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
@@ -378,6 +379,24 @@ impl<'a> Ctx<'a> {
                 ApiError::bad_request(format!("Invalid query parameter '{name}': not an integer"))
             }),
         }
+    }
+
+    /// Takes one unit of `action` for `user` under a quota of `count` per `per_secs`; 429
+    /// with `Retry-After` once it is used up.
+    pub fn rate_limit(
+        &self,
+        action: Action,
+        user: i64,
+        count: u32,
+        per_secs: f64,
+    ) -> ApiResult<()> {
+        self.st
+            .limiters
+            .check(action, user, count, per_secs)
+            .map_err(|retry_after_secs| ApiError::RateLimited {
+                retry_after_secs,
+                reason: "Rate limited".into(),
+            })
     }
 
     /// Records room activity for an authenticated caller.

@@ -146,12 +146,7 @@ pub async fn reactors(ctx: &Ctx<'_>, token: &str, id: i64, r: &str) -> ApiResult
     let (room, _) = ctx.room(token, Need::Read).await?;
     let r = reaction(r)?;
     let limit = ctx.int_query("limit")?.filter(|n| *n > 0);
-    ctx.st
-        .db
-        .message_by_id(id)
-        .await?
-        .filter(|m| m.room == room.id && !m.is_deleted() && !m.filtered && !m.is_whisper())
-        .ok_or(ApiError::NotFound)?;
+    super::messages::regular_message(ctx, &room, id).await?;
     let list = ctx.st.db.reaction_reactors(id, r, limit).await?;
     Ok(Response::json(200, &list))
 }

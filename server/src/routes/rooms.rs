@@ -420,7 +420,7 @@ pub async fn delete_all_in_room(ctx: &Ctx<'_>, token: &str, sid: &str) -> ApiRes
             "You may not delete this user's messages",
         )),
         Some(0) => Err(ApiError::NotFound),
-        Some(_) => Ok(Response::json(200, &serde_json::json!({}))),
+        Some(_) => Ok(Response::empty_object()),
     }
 }
 

@@ -133,10 +133,6 @@ async fn scope_rooms(
     }
 }
 
-fn ok_empty() -> ApiResult<Response> {
-    Ok(Response::json(200, &serde_json::json!({})))
-}
-
 /// Ban a user from rooms or server-wide, optionally for `timeout` seconds.
 #[utoipa::path(post, path = "/user/{sid}/ban", tag = "users",
     params(("sid" = String, Path, description = "05 or 15 id")),
@@ -170,7 +166,7 @@ pub async fn ban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
             ));
         }
         log(ctx, "ban", None, Some(&target.session_id), detail).await?;
-        return ok_empty();
+        return Ok(Response::empty_object());
     };
     for (room, perms) in &rooms {
         let ovr = ctx.st.db.override_row(room.id, target.id).await?;
@@ -192,7 +188,7 @@ pub async fn ban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
         )
         .await?;
     }
-    ok_empty()
+    Ok(Response::empty_object())
 }
 
 /// Lift a user's room bans or global ban.
@@ -226,7 +222,7 @@ pub async fn unban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
             }
         }
     }
-    ok_empty()
+    Ok(Response::empty_object())
 }
 
 fn role_name(moderator: bool, admin: bool, visible: bool) -> String {
