@@ -219,7 +219,7 @@ impl Response {
     pub async fn into_bytes(self) -> std::io::Result<(u16, Vec<(String, String)>, Bytes)> {
         let body = match self.body {
             ResponseBody::Bytes(b) => b,
-            ResponseBody::File { path, .. } => Bytes::from(tokio::fs::read(path).await?),
+            ResponseBody::File { path, .. } => crate::files::read_whole(&path).await?,
         };
         Ok((self.status, self.headers, body))
     }

@@ -1,6 +1,7 @@
-//! All file I/O of uploads: where their bytes live on disk, how they get there (a complete
-//! temporary file renamed into place, so a crash never leaves a partial file visible), and
-//! deleting them. Also the filename rules of PROTOCOL.md §8.5: the stored name (cleaned from
+//! All file I/O of the server's data: where uploads live on disk, how they get there (a
+//! complete temporary file renamed into place, so a crash never leaves a partial file
+//! visible), reading and deleting them, and the temporary files large request bodies are
+//! spooled to. Also the filename rules of PROTOCOL.md §8.5: the stored name (cleaned from
 //! the upload's Content-Disposition, parsed by `sogs_client::disposition`) and the sanitised
 //! name on disk.
 
@@ -10,9 +11,11 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use anyhow::{bail, Context};
+use bytes::Bytes;
 use sogs_client::disposition;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
+use tokio_util::io::ReaderStream;
 
 /// New uploads expire after this long unless attached to a post or made a room image.
 pub const NEW_UPLOAD_LIFETIME_SECS: f64 = 3600.0;
@@ -112,6 +115,13 @@ impl FileStore {
         .await
     }
 
+    /// A new temporary file to spool a large request body into, in the temporary folder
+    /// (where the cleanup task sweeps up what a crash leaves behind).
+    pub fn spool(&self) -> io::Result<Spool> {
+        std::fs::create_dir_all(&self.tmp)?;
+        Ok(Spool(tempfile::NamedTempFile::new_in(&self.tmp)?))
+    }
+
     /// The absolute path and size of a stored file; `None` when its bytes are missing.
     pub async fn stat(&self, rel: &str) -> io::Result<Option<(PathBuf, u64)>> {
         let Some(path) = self.absolute(rel) else {
@@ -135,6 +145,32 @@ impl FileStore {
             _ => Ok(()),
         }
     }
+}
+
+/// A request body being written to a temporary file (see [`FileStore::spool`]).
+pub struct Spool(tempfile::NamedTempFile);
+
+impl Spool {
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.0.write_all(bytes)
+    }
+
+    /// The finished file; it is deleted when the returned path is dropped (unless an upload
+    /// moves it into place first).
+    pub fn finish(self) -> tempfile::TempPath {
+        self.0.into_temp_path()
+    }
+}
+
+/// The whole content of a spooled body or stored file, for what must hold it in memory (an
+/// embedded `/batch` or onion reply, an onion body).
+pub async fn read_whole(path: &Path) -> io::Result<Bytes> {
+    tokio::fs::read(path).await.map(Bytes::from)
+}
+
+/// A stored file as a stream of chunks, for a download.
+pub async fn open_stream(path: &Path) -> io::Result<ReaderStream<tokio::fs::File>> {
+    Ok(ReaderStream::new(tokio::fs::File::open(path).await?))
 }
 
 /// Records a new upload and stores its bytes; returns its id. If the bytes cannot be stored

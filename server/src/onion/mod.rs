@@ -83,9 +83,8 @@ fn invalid_outer(e: &OnionError) -> Response {
 async fn outer_body(body: &Body) -> Result<Bytes, ApiError> {
     match body {
         Body::Memory(b) => Ok(b.clone()),
-        Body::File { path, .. } => tokio::fs::read(path)
+        Body::File { path, .. } => crate::files::read_whole(path)
             .await
-            .map(Bytes::from)
             .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("reading onion body"))),
     }
 }
