@@ -2,15 +2,14 @@
 //! scheduled changes, deleting all of a user's messages.
 
 use super::{users, Ctx, Need};
-use crate::db::rooms::{RoomRow, RoomUpdate};
+use crate::db::rooms::RoomRow;
 use crate::db::users::UserRow;
 use crate::domain::moderation::{
-    override_object, FutureChange, FutureEntry, JsonObject, PermissionChange,
+    describe_flags, override_object, FutureChange, FutureEntry, JsonObject, PermissionChange,
 };
 use crate::domain::perms::Permissions;
 use crate::domain::room::{
-    clean_room_description, clean_room_name, CallerRoles, ModeratorLists, PinnedMessage, PollInfo,
-    RoomInfo,
+    parse_room_update, CallerRoles, ModeratorLists, PinnedMessage, PollInfo, RoomInfo,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
@@ -88,63 +87,6 @@ pub async fn poll_info(ctx: &Ctx<'_>, token: &str, info_updated: i64) -> ApiResu
             roles,
         },
     ))
-}
-
-/// Parses a `PUT /room` body (PROTOCOL.md §8.2): field types are checked strictly, control
-/// characters are stripped, an empty description removes it.
-pub fn parse_room_update(
-    body: &serde_json::Map<String, serde_json::Value>,
-) -> ApiResult<RoomUpdate> {
-    use serde_json::Value;
-    let mut upd = RoomUpdate::default();
-    for (key, value) in body {
-        match (key.as_str(), value) {
-            ("name", Value::String(s)) => upd.name = Some(clean_room_name(s)),
-            ("name", _) => return Err(ApiError::bad_request("'name' must be a string")),
-            ("description", Value::Null) => upd.description = Some(None),
-            ("description", Value::String(s)) => {
-                upd.description = Some(clean_room_description(s));
-            }
-            ("description", _) => {
-                return Err(ApiError::bad_request(
-                    "'description' must be a string or null",
-                ))
-            }
-            ("image", v) => {
-                upd.image = Some(
-                    v.as_i64()
-                        .ok_or_else(|| ApiError::bad_request("'image' must be a file id"))?,
-                )
-            }
-            (
-                k @ ("default_read" | "default_accessible" | "default_write" | "default_upload"),
-                v,
-            ) => {
-                let flag = match v {
-                    Value::Null => None,
-                    Value::Bool(b) => Some(*b),
-                    Value::Number(n) => match n.as_i64() {
-                        Some(i) => Some(i != 0),
-                        None => {
-                            return Err(ApiError::bad_request(format!("'{k}' must be a boolean")))
-                        }
-                    },
-                    _ => return Err(ApiError::bad_request(format!("'{k}' must be a boolean"))),
-                };
-                match k {
-                    "default_read" => upd.default_read = flag,
-                    "default_accessible" => upd.default_accessible = flag,
-                    "default_write" => upd.default_write = flag,
-                    _ => upd.default_upload = flag,
-                }
-            }
-            _ => {}
-        }
-    }
-    if upd.is_empty() {
-        return Err(ApiError::bad_request("No room settings to change"));
-    }
-    Ok(upd)
 }
 
 /// Change a room's name, description, image or default permissions (admins only).
@@ -336,24 +278,13 @@ pub async fn add_future_permission(ctx: &Ctx<'_>, token: &str, sid: &str) -> Api
             [change.read, change.write, change.upload],
         )
         .await?;
-    let what: Vec<String> = [
-        ("read", change.read),
-        ("write", change.write),
-        ("upload", change.upload),
-    ]
-    .iter()
-    .filter_map(|(n, v)| v.map(|b| format!("{n}={b}")))
-    .collect();
+    let what = describe_flags(change.read, change.write, change.upload);
     users::log(
         ctx,
         "permission",
         Some(&room.token),
         Some(&target.session_id),
-        Some(format!(
-            "scheduled {} in {} s",
-            what.join(" "),
-            change.in_secs
-        )),
+        Some(format!("scheduled {what} in {} s", change.in_secs)),
     )
     .await?;
     Ok(Response::json(
