@@ -318,12 +318,18 @@ impl<'a> Ctx<'a> {
         self.user.as_ref().map(|u| u.id)
     }
 
+    /// The caller's effective permissions in a room.
     pub async fn perms(&self, room: &RoomRow) -> ApiResult<Permissions> {
-        let ovr = match &self.user {
+        self.perms_of(room, self.user.as_ref()).await
+    }
+
+    /// Anyone's effective permissions in a room (`None` = anonymous).
+    pub async fn perms_of(&self, room: &RoomRow, user: Option<&UserRow>) -> ApiResult<Permissions> {
+        let ovr = match user {
             Some(u) => self.st.db.override_row(room.id, u.id).await?,
             None => None,
         };
-        Ok(Permissions::compute(room, self.user.as_ref(), ovr.as_ref()))
+        Ok(Permissions::compute(room, user, ovr.as_ref()))
     }
 
     /// Looks up a room (case-insensitively) and checks the caller may do `need` in it.

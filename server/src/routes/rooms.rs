@@ -307,8 +307,7 @@ async fn delete_all_in(
         if !perms.moderator {
             return Ok(None);
         }
-        let ovr = ctx.st.db.override_row(room.id, target.id).await?;
-        if Permissions::compute(room, Some(target), ovr.as_ref()).admin && !perms.admin {
+        if ctx.perms_of(room, Some(target)).await?.admin && !perms.admin {
             return Ok(None);
         }
     }

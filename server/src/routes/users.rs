@@ -169,8 +169,7 @@ pub async fn ban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
         return Ok(Response::empty_object());
     };
     for (room, perms) in &rooms {
-        let ovr = ctx.st.db.override_row(room.id, target.id).await?;
-        let theirs = Permissions::compute(room, Some(&target), ovr.as_ref());
+        let theirs = ctx.perms_of(room, Some(&target)).await?;
         if theirs.moderator && !perms.admin {
             return Err(ApiError::forbidden(
                 "Only an admin can ban a moderator of this room",
