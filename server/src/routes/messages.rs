@@ -436,12 +436,7 @@ pub async fn check_upload_probation(
 
 /// The room for pin/unpin: admins only, 403 also for anonymous callers.
 async fn admin_room(ctx: &Ctx<'_>, token: &str) -> ApiResult<(RoomRow, UserRow)> {
-    let room = ctx
-        .st
-        .db
-        .room_by_token(token)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let room = ctx.find_room(token).await?;
     let perms = ctx.perms(&room).await?;
     match &ctx.user {
         Some(u) if perms.admin => Ok((room, u.clone())),

@@ -332,14 +332,19 @@ impl<'a> Ctx<'a> {
         Ok(Permissions::compute(room, user, ovr.as_ref()))
     }
 
-    /// Looks up a room (case-insensitively) and checks the caller may do `need` in it.
-    pub async fn room(&self, token: &str, need: Need) -> ApiResult<(RoomRow, Permissions)> {
-        let room = self
-            .st
+    /// The room with this token (case-insensitively), before any permission check; 404 if
+    /// there is none.
+    pub async fn find_room(&self, token: &str) -> ApiResult<RoomRow> {
+        self.st
             .db
             .room_by_token(token)
             .await?
-            .ok_or(ApiError::NotFound)?;
+            .ok_or(ApiError::NotFound)
+    }
+
+    /// Looks up a room (case-insensitively) and checks the caller may do `need` in it.
+    pub async fn room(&self, token: &str, need: Need) -> ApiResult<(RoomRow, Permissions)> {
+        let room = self.find_room(token).await?;
         let perms = self.perms(&room).await?;
         let denied = |what: &str| {
             Err(ApiError::forbidden(format!(

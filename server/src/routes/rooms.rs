@@ -339,7 +339,7 @@ pub async fn delete_all_in_room(ctx: &Ctx<'_>, token: &str, sid: &str) -> ApiRes
     let caller = ctx.require_user()?;
     let sid = users::session_param(ctx, sid)?;
     let db = &ctx.st.db;
-    let room = db.room_by_token(token).await?.ok_or(ApiError::NotFound)?;
+    let room = ctx.find_room(token).await?;
     let target = db
         .user_by_session_id(&sid)
         .await?
