@@ -10,9 +10,6 @@ use serde::{Deserialize, Serialize};
 use sogs_client::encoding::{b64_decode, b64_encode};
 use utoipa::ToSchema;
 
-const LIMIT_DEFAULT: i64 = 100;
-const LIMIT_MAX: i64 = 256;
-
 /// A DM recipient in the path: a `15` (or `25`) id, 66 hex digits; anything else does not
 /// match the route.
 pub fn recipient_id(s: &str) -> Option<&str> {
@@ -108,10 +105,7 @@ pub async fn send(ctx: &Ctx<'_>, recipient: &str) -> ApiResult<Response> {
 
 async fn list(ctx: &Ctx<'_>, mailbox: Mailbox, since: Option<i64>) -> ApiResult<Response> {
     let user = ctx.require_blinded()?;
-    let limit = ctx
-        .int_query("limit")?
-        .unwrap_or(LIMIT_DEFAULT)
-        .clamp(1, LIMIT_MAX);
+    let limit = ctx.list_limit()?;
     let rows = ctx
         .st
         .db

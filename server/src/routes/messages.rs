@@ -17,8 +17,6 @@ use sogs_client::encoding::b64_decode;
 use sogs_client::ids::SessionId;
 use utoipa::ToSchema;
 
-const LIMIT_DEFAULT: i64 = 100;
-const LIMIT_MAX: i64 = 256;
 const REACTORS_DEFAULT: i64 = 4;
 const REACTORS_MAX: i64 = 20;
 
@@ -27,13 +25,6 @@ fn viewer(ctx: &Ctx<'_>, perms: &Permissions) -> Viewer {
         user: ctx.viewer_id(),
         moderator: perms.moderator,
     }
-}
-
-fn limit(ctx: &Ctx<'_>) -> ApiResult<i64> {
-    Ok(ctx
-        .int_query("limit")?
-        .unwrap_or(LIMIT_DEFAULT)
-        .clamp(1, LIMIT_MAX))
 }
 
 fn reactors(ctx: &Ctx<'_>) -> ApiResult<usize> {
@@ -125,7 +116,7 @@ pub async fn since(ctx: &Ctx<'_>, token: &str, seqno: i64) -> ApiResult<Response
     let (room, perms) = ctx.room(token, Need::Read).await?;
     ctx.touch_room(&room).await?;
     let with_r = ctx.req.query_param("t").is_some_and(|t| t.contains('r'));
-    let (limit, reactors) = (limit(ctx)?, reactors(ctx)?);
+    let (limit, reactors) = (ctx.list_limit()?, reactors(ctx)?);
     let rows = ctx
         .st
         .db
@@ -154,7 +145,7 @@ pub async fn before(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> 
 async fn list_before(ctx: &Ctx<'_>, token: &str, before: Option<i64>) -> ApiResult<Response> {
     let (room, perms) = ctx.room(token, Need::Read).await?;
     ctx.touch_room(&room).await?;
-    let (limit, reactors) = (limit(ctx)?, reactors(ctx)?);
+    let (limit, reactors) = (ctx.list_limit()?, reactors(ctx)?);
     let rows = ctx
         .st
         .db

@@ -392,6 +392,13 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// `?limit=` of a message or DM listing: 1–256, default 100.
+    pub fn list_limit(&self) -> ApiResult<i64> {
+        const DEFAULT: i64 = 100;
+        const MAX: i64 = 256;
+        Ok(self.int_query("limit")?.unwrap_or(DEFAULT).clamp(1, MAX))
+    }
+
     /// Takes one unit of `action` for `user` under a quota of `count` per `per_secs`; 429
     /// with `Retry-After` once it is used up.
     pub fn rate_limit(
