@@ -10,15 +10,6 @@ use serde::{Deserialize, Serialize};
 use sogs_client::encoding::{b64_decode, b64_encode};
 use utoipa::ToSchema;
 
-/// A DM recipient in the path: a `15` (or `25`) id, 66 hex digits; anything else does not
-/// match the route.
-pub fn recipient_id(s: &str) -> Option<&str> {
-    let ok = s.len() == 66
-        && (s.starts_with("15") || s.starts_with("25"))
-        && s.bytes().all(|b| b.is_ascii_hexdigit());
-    ok.then_some(s)
-}
-
 /// A direct message.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DirectMessage {

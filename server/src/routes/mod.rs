@@ -79,12 +79,22 @@ fn int(s: &str) -> Option<i64> {
         .flatten()
 }
 
-/// A user id parameter: 66 hex digits with a 05, 15 or 25 prefix (either case).
-fn sid(s: &str) -> Option<&str> {
+/// An id parameter: 66 hex digits (either case) starting with one of `prefixes`.
+fn id_param<'a>(s: &'a str, prefixes: &[&str]) -> Option<&'a str> {
     let ok = s.len() == 66
         && s.bytes().all(|b| b.is_ascii_hexdigit())
-        && ["05", "15", "25"].contains(&s.get(..2)?);
+        && prefixes.contains(&s.get(..2)?);
     ok.then_some(s)
+}
+
+/// A user id parameter: a 05, 15 or 25 id.
+fn sid(s: &str) -> Option<&str> {
+    id_param(s, &["05", "15", "25"])
+}
+
+/// A DM recipient: a blinded (15 or 25) id.
+fn blinded_id(s: &str) -> Option<&str> {
+    id_param(s, &["15", "25"])
 }
 
 fn token(s: &str) -> Option<&str> {
@@ -156,7 +166,7 @@ impl<'a> Route<'a> {
             (Get, ["inbox", "since", n]) => Self::InboxSince(int(n)?),
             (Get, ["outbox"]) => Self::Outbox,
             (Get, ["outbox", "since", n]) => Self::OutboxSince(int(n)?),
-            (Post, ["inbox", id]) => Self::SendDm(dm::recipient_id(id)?),
+            (Post, ["inbox", id]) => Self::SendDm(blinded_id(id)?),
             (Delete, ["inbox"]) => Self::ClearInbox,
             (Post, ["oxen", "v4", "lsrpc"]) => Self::OnionV4,
             (Post, ["oxen" | "loki", "v3", "lsrpc"]) => Self::OnionV3,
