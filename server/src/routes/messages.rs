@@ -1,7 +1,7 @@
 //! Messages: polling, retrieval, posting (with content filters and probation), editing,
 //! deleting and pinning.
 
-use super::{users, Ctx, Need};
+use super::{Ctx, Need};
 use crate::db::messages::{MessageRow, NewMessage, Viewer};
 use crate::db::rooms::RoomRow;
 use crate::db::users::UserRow;
@@ -349,8 +349,7 @@ pub async fn delete_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Re
     }
     ctx.st.db.delete_messages(&[msg.id], ctx.st.now()).await?;
     if msg.author != user.id {
-        users::log(
-            ctx,
+        ctx.log_moderation(
             "delete",
             Some(&room.token),
             Some(&msg.session_id),
@@ -450,8 +449,7 @@ pub async fn pin(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
         .db
         .pin_message(room.id, msg.id, admin.id, ctx.st.now())
         .await?;
-    users::log(
-        ctx,
+    ctx.log_moderation(
         "pin",
         Some(&room.token),
         Some(&msg.session_id),
@@ -475,7 +473,8 @@ async fn unpin_messages(ctx: &Ctx<'_>, token: &str, message: Option<i64>) -> Api
             Some(id) => format!("message {id}"),
             None => format!("all ({n} messages)"),
         };
-        users::log(ctx, "unpin", Some(&room.token), None, Some(detail)).await?;
+        ctx.log_moderation("unpin", Some(&room.token), None, Some(detail))
+            .await?;
     }
     Ok((n, info))
 }

@@ -2,6 +2,7 @@
 //! or a decrypted onion request — is matched here and answered by one handler.
 
 use crate::auth;
+use crate::db::moderation::ModLogEntry;
 use crate::db::rooms::RoomRow;
 use crate::db::users::UserRow;
 use crate::domain::perms::Permissions;
@@ -425,6 +426,30 @@ impl<'a> Ctx<'a> {
                 retry_after_secs,
                 reason: "Rate limited".into(),
             })
+    }
+
+    /// Writes a moderation log row with the caller as actor (and an info event).
+    pub async fn log_moderation(
+        &self,
+        action: &str,
+        room: Option<&str>,
+        target: Option<&str>,
+        detail: Option<String>,
+    ) -> ApiResult<()> {
+        let actor = self
+            .user
+            .as_ref()
+            .map_or("anonymous", |u| u.session_id.as_str());
+        let entry = ModLogEntry {
+            actor,
+            action,
+            room,
+            target,
+            detail,
+        };
+        self.st.db.log_moderation(self.st.now(), &entry).await?;
+        tracing::info!(action, room, target, "moderation");
+        Ok(())
     }
 
     /// Records room activity for an authenticated caller.

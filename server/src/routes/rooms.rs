@@ -109,8 +109,7 @@ pub async fn update_room(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
         })?;
     tracing::info!(room = %room.token, "room updated");
     let fields: Vec<&str> = body.keys().map(String::as_str).collect();
-    users::log(
-        ctx,
+    ctx.log_moderation(
         "room_update",
         Some(&room.token),
         None,
@@ -179,8 +178,7 @@ pub async fn set_user_permissions(ctx: &Ctx<'_>, token: &str, sid: &str) -> ApiR
         .db
         .set_permissions(room.id, target.id, &change)
         .await?;
-    users::log(
-        ctx,
+    ctx.log_moderation(
         "permission",
         Some(&room.token),
         Some(&target.session_id),
@@ -279,8 +277,7 @@ pub async fn add_future_permission(ctx: &Ctx<'_>, token: &str, sid: &str) -> Api
         )
         .await?;
     let what = describe_flags(change.read, change.write, change.upload);
-    users::log(
-        ctx,
+    ctx.log_moderation(
         "permission",
         Some(&room.token),
         Some(&target.session_id),
@@ -317,8 +314,7 @@ async fn delete_all_in(
         .delete_all_by(room.id, target.id, ctx.st.now())
         .await?;
     if n > 0 && !own {
-        users::log(
-            ctx,
+        ctx.log_moderation(
             "delete",
             Some(&room.token),
             Some(&target.session_id),

@@ -1,7 +1,6 @@
 //! Users: bans, unbans and moderator appointments (PROTOCOL.md §8.6, §11).
 
 use super::{Ctx, Need};
-use crate::db::moderation::ModLogEntry;
 use crate::db::rooms::RoomRow;
 use crate::db::users::UserRow;
 use crate::domain::moderation::{parse_timeout, JsonObject, RoleChange, Scope};
@@ -38,34 +37,6 @@ pub(crate) fn session_param(ctx: &Ctx<'_>, sid: &str) -> ApiResult<String> {
         return Err(ApiError::NotFound);
     }
     Ok(sid)
-}
-
-pub(crate) async fn log(
-    ctx: &Ctx<'_>,
-    action: &str,
-    room: Option<&str>,
-    target: Option<&str>,
-    detail: Option<String>,
-) -> ApiResult<()> {
-    let actor = ctx
-        .user
-        .as_ref()
-        .map_or("anonymous", |u| u.session_id.as_str());
-    ctx.st
-        .db
-        .log_moderation(
-            ctx.st.now(),
-            &ModLogEntry {
-                actor,
-                action,
-                room,
-                target,
-                detail,
-            },
-        )
-        .await?;
-    tracing::info!(action, room, target, "moderation");
-    Ok(())
 }
 
 /// The rooms a scoped action applies to, each with the caller's permissions there, after
@@ -165,7 +136,8 @@ pub async fn ban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
                 "Global moderators and admins cannot be banned",
             ));
         }
-        log(ctx, "ban", None, Some(&target.session_id), detail).await?;
+        ctx.log_moderation("ban", None, Some(&target.session_id), detail)
+            .await?;
         return Ok(Response::empty_object());
     };
     for (room, perms) in &rooms {
@@ -178,8 +150,7 @@ pub async fn ban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
     }
     for (room, _) in &rooms {
         ctx.st.db.ban_in_room(room.id, target.id, until).await?;
-        log(
-            ctx,
+        ctx.log_moderation(
             "ban",
             Some(&room.token),
             Some(&target.session_id),
@@ -205,19 +176,14 @@ pub async fn unban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
     match rooms {
         None => {
             ctx.st.db.unban_global(target.id).await?;
-            log(ctx, "unban", None, Some(&target.session_id), None).await?;
+            ctx.log_moderation("unban", None, Some(&target.session_id), None)
+                .await?;
         }
         Some(rooms) => {
             for (room, _) in &rooms {
                 ctx.st.db.unban_in_room(room.id, target.id).await?;
-                log(
-                    ctx,
-                    "unban",
-                    Some(&room.token),
-                    Some(&target.session_id),
-                    None,
-                )
-                .await?;
+                ctx.log_moderation("unban", Some(&room.token), Some(&target.session_id), None)
+                    .await?;
             }
         }
     }
@@ -257,8 +223,7 @@ pub async fn set_moderator(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
                 target.visible_mod
             };
             db.set_global_role(target.id, m, a, visible).await?;
-            log(
-                ctx,
+            ctx.log_moderation(
                 "role",
                 None,
                 Some(&target.session_id),
@@ -283,8 +248,7 @@ pub async fn set_moderator(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
                     current_visible
                 };
                 db.set_room_role(room.id, target.id, m, a, visible).await?;
-                log(
-                    ctx,
+                ctx.log_moderation(
                     "role",
                     Some(&room.token),
                     Some(&target.session_id),
