@@ -4,7 +4,8 @@
 use std::fmt;
 
 use blake2::digest::consts::{U32, U64};
-use blake2::digest::generic_array::GenericArray;
+use blake2::digest::generic_array::{ArrayLength, GenericArray};
+use blake2::digest::typenum::{IsLessOrEqual, LeEq, NonZero};
 use blake2::{Blake2b, Blake2bMac, Digest};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::montgomery::MontgomeryPoint;
@@ -83,49 +84,44 @@ const BLIND25_SIG_KEY: &[u8] = b"SessCommBlind25_sig";
 // BLAKE2b keys may be at most 64 bytes; see `blake2b_keyed_*`.
 const _: () = assert!(BLIND25_SEED_KEY.len() <= 64 && BLIND25_SIG_KEY.len() <= 64);
 
-/// Keyed BLAKE2b-32 (libsodium `crypto_generichash` with a key).
+/// Keyed BLAKE2b with an `N`-byte output (libsodium `crypto_generichash` with a key) over the
+/// concatenation of `parts`, written to `out`.
 ///
 /// The MAC constructor only rejects keys longer than 64 bytes and every key we pass is a short
 /// constant (asserted at compile time above), so the `Err` arm never runs. It exists only to
 /// stay panic-free, and even then still hashes the same secret input.
-fn blake2b_keyed_32(key: &[u8], parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
-    let mut out = Zeroizing::new([0u8; 32]);
-    let dest = GenericArray::from_mut_slice(&mut out[..]);
-    match Blake2bMac::<U32>::new_with_salt_and_personal(key, &[], &[]) {
+fn blake2b_keyed_into<N>(key: &[u8], parts: &[&[u8]], out: &mut GenericArray<u8, N>)
+where
+    N: ArrayLength<u8> + IsLessOrEqual<U64>,
+    LeEq<N, U64>: NonZero,
+{
+    match Blake2bMac::<N>::new_with_salt_and_personal(key, &[], &[]) {
         Ok(mut mac) => {
             parts
                 .iter()
                 .for_each(|p| blake2::digest::Update::update(&mut mac, p));
-            blake2::digest::FixedOutput::finalize_into(mac, dest);
+            blake2::digest::FixedOutput::finalize_into(mac, out);
         }
         Err(_) => {
-            let mut h = Blake2b::<U32>::new();
+            let mut h = Blake2b::<N>::new();
             Digest::update(&mut h, key);
             parts.iter().for_each(|p| Digest::update(&mut h, p));
-            Digest::finalize_into(h, dest);
+            Digest::finalize_into(h, out);
         }
     }
+}
+
+/// Keyed BLAKE2b-32; see [`blake2b_keyed_into`].
+fn blake2b_keyed_32(key: &[u8], parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    blake2b_keyed_into::<U32>(key, parts, GenericArray::from_mut_slice(&mut out[..]));
     out
 }
 
-/// Keyed BLAKE2b-64; see [`blake2b_keyed_32`] about the `Err` arm.
+/// Keyed BLAKE2b-64; see [`blake2b_keyed_into`].
 fn blake2b_keyed_64(key: &[u8], parts: &[&[u8]]) -> Zeroizing<[u8; 64]> {
     let mut out = Zeroizing::new([0u8; 64]);
-    let dest = GenericArray::from_mut_slice(&mut out[..]);
-    match Blake2bMac::<U64>::new_with_salt_and_personal(key, &[], &[]) {
-        Ok(mut mac) => {
-            parts
-                .iter()
-                .for_each(|p| blake2::digest::Update::update(&mut mac, p));
-            blake2::digest::FixedOutput::finalize_into(mac, dest);
-        }
-        Err(_) => {
-            let mut h = Blake2b::<U64>::new();
-            Digest::update(&mut h, key);
-            parts.iter().for_each(|p| Digest::update(&mut h, p));
-            Digest::finalize_into(h, dest);
-        }
-    }
+    blake2b_keyed_into::<U64>(key, parts, GenericArray::from_mut_slice(&mut out[..]));
     out
 }
 

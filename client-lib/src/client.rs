@@ -225,26 +225,59 @@ impl SogsClient {
         body: Option<(&[u8], &str)>,
         extra_headers: &[(&str, &str)],
     ) -> Result<ApiResponse, ClientError> {
-        if self.transport != Transport::Direct {
-            return self
-                .onion_request(method, target, body, extra_headers)
-                .await;
+        match &self.transport {
+            Transport::Direct => self.send_direct(method, target, body, extra_headers).await,
+            Transport::OnionDirect { .. } | Transport::OnionPath { .. } => {
+                self.send_onion(method, target, body, extra_headers).await
+            }
         }
+    }
+
+    /// The headers of a request, in order: the X-SOGS-* signature, `Content-Type` when there
+    /// is a body, then `extra_headers`.
+    fn request_headers(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<(&[u8], &str)>,
+        extra_headers: &[(&str, &str)],
+    ) -> Result<Vec<(String, String)>, ClientError> {
+        let bytes = body.map(|(b, _)| b).unwrap_or_default();
+        let mut headers: Vec<(String, String)> = self
+            .auth_headers(method, target, bytes)?
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        if let Some((_, content_type)) = body {
+            headers.push(("Content-Type".into(), content_type.to_owned()));
+        }
+        headers.extend(
+            extra_headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        Ok(headers)
+    }
+
+    /// [`Self::request`] over plain HTTP(S).
+    async fn send_direct(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<(&[u8], &str)>,
+        extra_headers: &[(&str, &str)],
+    ) -> Result<ApiResponse, ClientError> {
         let m = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| ClientError::Other(format!("bad method {method}")))?;
-        let bytes = body.map(|(b, _)| b).unwrap_or_default();
         let mut req = self.http.request(m, format!("{}{}", self.base_url, target));
         if let Some(t) = self.timeout {
             req = req.timeout(t);
         }
-        for (k, v) in self.auth_headers(method, target, bytes)? {
+        for (k, v) in self.request_headers(method, target, body, extra_headers)? {
             req = req.header(k, v);
         }
-        if let Some((b, content_type)) = body {
-            req = req.header("content-type", content_type).body(b.to_vec());
-        }
-        for (k, v) in extra_headers {
-            req = req.header(*k, *v);
+        if let Some((b, _)) = body {
+            req = req.body(b.to_vec());
         }
         let resp = req.send().await?;
         let status = resp.status().as_u16();
@@ -262,29 +295,20 @@ impl SogsClient {
     }
 
     /// [`Self::request`] over an onion transport: the same signed headers inside a v4 request.
-    async fn onion_request(
+    async fn send_onion(
         &self,
         method: &str,
         target: &str,
         body: Option<(&[u8], &str)>,
         extra_headers: &[(&str, &str)],
     ) -> Result<ApiResponse, ClientError> {
-        let bytes = body.map(|(b, _)| b).unwrap_or_default();
-        let mut headers: BTreeMap<String, String> = self
-            .auth_headers(method, target, bytes)?
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        if let Some((_, content_type)) = body {
-            headers.insert("Content-Type".into(), content_type.to_owned());
-        }
-        for (k, v) in extra_headers {
-            headers.insert((*k).to_owned(), (*v).to_owned());
-        }
         let request = V4Request {
             method: method.to_owned(),
             endpoint: target.to_owned(),
-            headers,
+            headers: self
+                .request_headers(method, target, body, extra_headers)?
+                .into_iter()
+                .collect(),
             body: body.map(|(b, _)| b.to_vec()),
         };
         let timeout = self.timeout.unwrap_or(onion_client::ONION_TIMEOUT);

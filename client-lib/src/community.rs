@@ -928,11 +928,7 @@ impl Community {
         for row in rows {
             match decode_room_message(&token, &row) {
                 Ok(m) => out.messages.push(m),
-                Err(e) => out.dropped.push(Dropped {
-                    room: Some(token.clone()),
-                    id: row.id,
-                    reason: e.to_string(),
-                }),
+                Err(e) => out.dropped.push(dropped(Some(&token), row.id, &e)),
             }
         }
         out.messages.sort_by_key(|m| m.id);
@@ -1083,11 +1079,7 @@ impl Community {
         for item in items {
             match self.decrypt_dm(item) {
                 Ok(m) => out.messages.push(m),
-                Err(e) => out.dropped.push(Dropped {
-                    room: None,
-                    id: item.id,
-                    reason: e.to_string(),
-                }),
+                Err(e) => out.dropped.push(dropped(None, item.id, &e)),
             }
         }
         out
@@ -1124,7 +1116,7 @@ impl Community {
     }
 }
 
-/// Maps a room-message decode failure to a drop record.
+/// Maps a message or DM decode failure to a drop record.
 pub(crate) fn dropped(room: Option<&str>, id: i64, e: &DecodeError) -> Dropped {
     Dropped {
         room: room.map(str::to_owned),

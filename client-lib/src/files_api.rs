@@ -2,7 +2,8 @@
 //! Small wrappers over signed requests; the high-level API builds on them.
 
 use crate::client::{ApiResponse, ClientError, SogsClient};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use crate::disposition::{content_disposition, filename_from_content_disposition};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded.
@@ -12,58 +13,9 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// RFC 5987 `attr-char`s stay; everything else is percent-encoded.
-const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'!')
-    .remove(b'#')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'+')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'^')
-    .remove(b'_')
-    .remove(b'`')
-    .remove(b'|')
-    .remove(b'~');
-
 /// A path segment with everything but unreserved characters percent-encoded (e.g. an emoji).
 pub fn encode_path_segment(s: &str) -> String {
     utf8_percent_encode(s, PATH_SEGMENT).to_string()
-}
-
-/// `attachment; filename*=UTF-8''<name>` for an upload (`attachment` without a name).
-pub fn upload_content_disposition(filename: Option<&str>) -> String {
-    match filename.filter(|n| !n.is_empty()) {
-        Some(n) => format!(
-            "attachment; filename*=UTF-8''{}",
-            utf8_percent_encode(n, ATTR_CHAR)
-        ),
-        None => "attachment".into(),
-    }
-}
-
-/// The filename in a download's `Content-Disposition` (`filename*=UTF-8''…` or `filename=`).
-pub fn filename_from_disposition(value: &str) -> Option<String> {
-    let mut plain = None;
-    for part in value.split(';').skip(1) {
-        let Some((k, v)) = part.trim().split_once('=') else {
-            continue;
-        };
-        match k.trim().to_ascii_lowercase().as_str() {
-            "filename*" => {
-                let mut it = v.trim().splitn(3, '\'');
-                let (charset, _, enc) = (it.next()?, it.next()?, it.next()?);
-                if charset.eq_ignore_ascii_case("utf-8") {
-                    let bytes: Vec<u8> = percent_decode_str(enc).collect();
-                    return Some(String::from_utf8_lossy(&bytes).into_owned());
-                }
-            }
-            "filename" => plain = Some(v.trim().trim_matches('"').to_owned()),
-            _ => {}
-        }
-    }
-    plain
 }
 
 /// A downloaded file.
@@ -114,7 +66,7 @@ impl SogsClient {
         bytes: &[u8],
         filename: Option<&str>,
     ) -> Result<i64, ClientError> {
-        let disposition = upload_content_disposition(filename);
+        let disposition = content_disposition(filename);
         let r = self
             .request(
                 "POST",
@@ -134,7 +86,7 @@ impl SogsClient {
             filename: r
                 .headers
                 .get("content-disposition")
-                .and_then(|v| filename_from_disposition(v)),
+                .and_then(|v| filename_from_content_disposition(v)),
             uploaded: h("date"),
             expires: h("expires"),
             bytes: r.body,
@@ -213,14 +165,17 @@ mod tests {
     fn encodings() {
         assert_eq!(encode_path_segment("🍍"), "%F0%9F%8D%8D");
         assert_eq!(encode_path_segment("a/b c"), "a%2Fb%20c");
-        let d = upload_content_disposition(Some("my 🎂.txt"));
+        let d = content_disposition(Some("my 🎂.txt"));
         assert_eq!(d, "attachment; filename*=UTF-8''my%20%F0%9F%8E%82.txt");
-        assert_eq!(filename_from_disposition(&d).as_deref(), Some("my 🎂.txt"));
         assert_eq!(
-            filename_from_disposition("attachment; filename=\"x.bin\"").as_deref(),
+            filename_from_content_disposition(&d).as_deref(),
+            Some("my 🎂.txt")
+        );
+        assert_eq!(
+            filename_from_content_disposition("attachment; filename=\"x.bin\"").as_deref(),
             Some("x.bin")
         );
-        assert_eq!(upload_content_disposition(None), "attachment");
-        assert_eq!(filename_from_disposition("attachment"), None);
+        assert_eq!(content_disposition(None), "attachment");
+        assert_eq!(filename_from_content_disposition("attachment"), None);
     }
 }

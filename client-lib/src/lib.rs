@@ -12,6 +12,7 @@
 //! The `sogs-client` binary is [`cli`].
 
 pub mod blinding;
+pub mod disposition;
 pub mod dm;
 pub mod encoding;
 pub mod identity;

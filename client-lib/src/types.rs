@@ -142,6 +142,14 @@ pub struct RoomInfo {
     pub write: bool,
     #[serde(default, deserialize_with = "truthy")]
     pub upload: bool,
+    #[serde(flatten)]
+    pub roles: CallerRoles,
+}
+
+/// The caller's roles in a room, part of the room object and of pollInfo: the role flags
+/// and, for moderators, the room's default permissions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerRoles {
     #[serde(default, skip_serializing_if = "is_false", deserialize_with = "truthy")]
     pub moderator: bool,
     #[serde(default, skip_serializing_if = "is_false", deserialize_with = "truthy")]
@@ -174,14 +182,8 @@ pub struct PollInfo {
     pub upload: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<RoomInfo>,
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "truthy")]
-    pub moderator: bool,
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "truthy")]
-    pub admin: bool,
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "truthy")]
-    pub global_moderator: bool,
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "truthy")]
-    pub global_admin: bool,
+    #[serde(flatten)]
+    pub roles: CallerRoles,
 }
 
 /// A message object as the server returns it (PROTOCOL.md §9.1): a full message, a deletion
@@ -496,8 +498,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(full.info_updates, 3);
-        assert!(full.moderator && full.read && !full.upload);
-        assert_eq!(full.default_read, Some(true));
+        assert!(full.roles.moderator && full.read && !full.upload);
+        assert_eq!(full.roles.default_read, Some(true));
+    }
+
+    #[test]
+    fn caller_roles_are_read_leniently_and_written_in_place() {
+        let poll: PollInfo = serde_json::from_str(
+            r#"{"token":"a","read":1,"moderator":1,"global_admin":true,"default_write":false}"#,
+        )
+        .unwrap();
+        assert!(poll.read && poll.roles.moderator && poll.roles.global_admin);
+        assert!(!poll.roles.admin);
+        assert_eq!(poll.roles.default_write, Some(false));
+        let info: RoomInfo = serde_json::from_str(
+            r#"{"token":"a","name":"A","read":true,"moderator":true,"default_read":true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&info).unwrap(),
+            r#"{"token":"a","name":"A","info_updates":0,"message_sequence":0,"created":0.0,"active_users":0,"active_users_cutoff":0,"moderators":[],"admins":[],"read":true,"write":false,"upload":false,"moderator":true,"default_read":true}"#
+        );
     }
 
     #[test]

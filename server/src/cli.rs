@@ -5,13 +5,17 @@ use crate::admin::{self, list_moderators, parse_permissions, permission_letters}
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::moderation::ModLogEntry;
-use crate::db::rooms::RoomUpdate;
+use crate::db::rooms::{RoomRow, RoomUpdate};
+use crate::db::users::UserRow;
 use crate::db::Db;
 use crate::domain::filter::{FilterMode, RoomFilters};
-use crate::domain::moderation::PermissionChange;
+use crate::domain::moderation::{override_object, PermissionChange};
+use crate::domain::room::{clean_room_description, clean_room_name};
+use crate::files::{store_local_file, FileStore};
 use crate::keys::ServerKeys;
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -357,10 +361,150 @@ pub async fn run(
     }
 }
 
-async fn open(config: &Config) -> anyhow::Result<(Db, ServerKeys)> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let keys = ServerKeys::load_or_create(&config.key_path())?;
-    Ok((Db::connect(&config.database).await?, keys))
+/// The operator's handle on the server's data: the database, the server key (to resolve ids
+/// as the server does) and the time of the command. Every change is logged with actor `cli`.
+struct Operator {
+    db: Db,
+    keys: ServerKeys,
+    require_blind: bool,
+    now: f64,
+}
+
+impl Operator {
+    async fn open(config: &Config, now: f64) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let keys = ServerKeys::load_or_create(&config.key_path())?;
+        Ok(Self {
+            db: Db::connect(&config.database).await?,
+            keys,
+            require_blind: config.require_blind_keys,
+            now,
+        })
+    }
+
+    /// The room with this token (case-insensitively); a missing room is an error.
+    async fn room(&self, token: &str) -> anyhow::Result<RoomRow> {
+        self.db
+            .room_by_token(token)
+            .await?
+            .ok_or_else(|| anyhow!("no room `{token}`"))
+    }
+
+    /// The `--room` of a listing: `None` lists every room.
+    async fn listing_room(&self, token: Option<&str>) -> anyhow::Result<Option<RoomRow>> {
+        match token {
+            Some(t) => Ok(Some(self.room(t).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// `None` = global; otherwise the named rooms, all of which must exist.
+    async fn scope_rooms(&self, scope: &Scope) -> anyhow::Result<Option<Vec<RoomRow>>> {
+        if scope.global {
+            return Ok(None);
+        }
+        let mut rooms = Vec::with_capacity(scope.rooms.len());
+        for t in &scope.rooms {
+            rooms.push(self.room(t).await?);
+        }
+        Ok(Some(rooms))
+    }
+
+    /// The user an id on the command line means (see [`admin::resolve_user`]).
+    async fn user(&self, id: &str) -> anyhow::Result<UserRow> {
+        admin::resolve_user(&self.db, &self.keys, self.require_blind, id, self.now).await
+    }
+
+    /// Writes a moderation log row for a command-line action (actor `cli`).
+    async fn log(
+        &self,
+        action: &str,
+        room: Option<&str>,
+        target: Option<&str>,
+        detail: Option<String>,
+    ) -> anyhow::Result<()> {
+        let entry = ModLogEntry {
+            actor: "cli",
+            action,
+            room,
+            target,
+            detail,
+        };
+        self.db.log_moderation(self.now, &entry).await?;
+        Ok(())
+    }
+
+    /// Applies `change` to `user` server-wide (`rooms = None`) or in each of `rooms`, with one
+    /// moderation log row each.
+    async fn apply(
+        &self,
+        rooms: Option<&[RoomRow]>,
+        user: &UserRow,
+        change: ScopedChange,
+        detail: Option<String>,
+    ) -> anyhow::Result<()> {
+        let target = Some(user.session_id.as_str());
+        match rooms {
+            None => {
+                change.apply(&self.db, None, user.id).await?;
+                self.log(change.action(), None, target, detail).await
+            }
+            Some(rooms) => {
+                for r in rooms {
+                    change.apply(&self.db, Some(r), user.id).await?;
+                    self.log(change.action(), Some(&r.token), target, detail.clone())
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What `ban`, `unban` and `moderator add|remove` change for one user, server-wide or in a room.
+#[derive(Clone, Copy, Debug)]
+enum ScopedChange {
+    Ban { until: Option<f64> },
+    Unban,
+    Appoint { admin: bool, visible: bool },
+    Dismiss,
+}
+
+impl ScopedChange {
+    /// The moderation log action.
+    fn action(self) -> &'static str {
+        match self {
+            Self::Ban { .. } => "ban",
+            Self::Unban => "unban",
+            Self::Appoint { .. } | Self::Dismiss => "role",
+        }
+    }
+
+    async fn apply(self, db: &Db, room: Option<&RoomRow>, user: i64) -> anyhow::Result<()> {
+        match (self, room) {
+            (Self::Ban { until }, None) => {
+                db.ban_global(user, until).await?;
+            }
+            (Self::Ban { until }, Some(r)) => {
+                db.ban_in_room(r.id, user, until).await?;
+            }
+            (Self::Unban, None) => {
+                db.unban_global(user).await?;
+            }
+            (Self::Unban, Some(r)) => {
+                db.unban_in_room(r.id, user).await?;
+            }
+            (Self::Appoint { admin, visible }, None) => {
+                db.set_global_role(user, true, admin, visible).await?
+            }
+            (Self::Appoint { admin, visible }, Some(r)) => {
+                db.set_room_role(r.id, user, true, admin, visible).await?
+            }
+            (Self::Dismiss, None) => db.set_global_role(user, false, false, false).await?,
+            (Self::Dismiss, Some(r)) => db.set_room_role(r.id, user, false, false, true).await?,
+        }
+        Ok(())
+    }
 }
 
 fn join_url(config: &Config, keys: &ServerKeys, token: &str) -> String {
@@ -370,6 +514,33 @@ fn join_url(config: &Config, keys: &ServerKeys, token: &str) -> String {
         token,
         keys.public_hex()
     )
+}
+
+/// Prints `value` as pretty JSON (the `--json` form of the listings).
+fn print_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {
+    writeln!(out, "{}", serde_json::to_string_pretty(value)?)?;
+    Ok(())
+}
+
+/// Prints a listing: pretty JSON of `rows` with `--json`, else one tab-separated line per row.
+fn print_rows<T: Serialize>(
+    out: &mut dyn Write,
+    json: bool,
+    rows: &[T],
+    columns: impl Fn(&T) -> Vec<String>,
+) -> anyhow::Result<()> {
+    if json {
+        return print_json(out, &rows);
+    }
+    for row in rows {
+        writeln!(out, "{}", columns(row).join("\t"))?;
+    }
+    Ok(())
+}
+
+/// `(global)` for a row without a room.
+fn room_or_global(room: &Option<String>) -> String {
+    room.clone().unwrap_or_else(|| "(global)".to_owned())
 }
 
 async fn execute(cmd: Command, config: Config, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -385,16 +556,13 @@ async fn execute(cmd: Command, config: Config, out: &mut dyn Write) -> anyhow::R
             writeln!(out, "{}", keys.public_hex())?;
         }
         Command::Url { token } => {
-            let (db, keys) = open(&config).await?;
+            let op = Operator::open(&config, now).await?;
             let rooms = match token {
-                Some(t) => vec![db
-                    .room_by_token(&t)
-                    .await?
-                    .ok_or_else(|| anyhow!("no room `{t}`"))?],
-                None => db.rooms().await?,
+                Some(t) => vec![op.room(&t).await?],
+                None => op.db.rooms().await?,
             };
             for r in rooms {
-                writeln!(out, "{}", join_url(&config, &keys, &r.token))?;
+                writeln!(out, "{}", join_url(&config, &op.keys, &r.token))?;
             }
         }
         Command::Room(cmd) => room_cmd(cmd, &config, out, now).await?,
@@ -403,24 +571,18 @@ async fn execute(cmd: Command, config: Config, out: &mut dyn Write) -> anyhow::R
         Command::Unban { ids, scope } => unban_cmd(ids, scope, &config, out, now).await?,
         Command::Permission(cmd) => permission_cmd(cmd, &config, out, now).await?,
         Command::Modlog { room, limit, json } => {
-            let (db, _) = open(&config).await?;
-            let rows = db.moderation_log(room.as_deref(), limit).await?;
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
-            } else {
-                for r in rows {
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        http_time(r.at),
-                        r.actor,
-                        r.action,
-                        r.room.as_deref().unwrap_or("(global)"),
-                        r.target.as_deref().unwrap_or("-"),
-                        r.detail.as_deref().unwrap_or("")
-                    )?;
-                }
-            }
+            let op = Operator::open(&config, now).await?;
+            let rows = op.db.moderation_log(room.as_deref(), limit).await?;
+            print_rows(out, json, &rows, |r| {
+                vec![
+                    http_time(r.at),
+                    r.actor.clone(),
+                    r.action.clone(),
+                    room_or_global(&r.room),
+                    r.target.clone().unwrap_or_else(|| "-".to_owned()),
+                    r.detail.clone().unwrap_or_default(),
+                ]
+            })?;
         }
     }
     Ok(())
@@ -443,8 +605,9 @@ async fn room_cmd(
                 anyhow!("invalid room token `{token}`: use 1-64 of A-Z a-z 0-9 _ -")
             })?;
             let defaults = parse_permissions(&permissions)?;
-            let (db, keys) = open(config).await?;
-            let room = db
+            let op = Operator::open(config, now).await?;
+            let room = op
+                .db
                 .create_room(&token, &name, description.as_deref(), defaults, now)
                 .await?
                 .ok_or_else(|| anyhow!("room `{token}` already exists"))?;
@@ -452,12 +615,12 @@ async fn room_cmd(
                 out,
                 "created room {}: {}",
                 room.token,
-                join_url(config, &keys, &room.token)
+                join_url(config, &op.keys, &room.token)
             )?;
         }
         RoomCmd::List { json } => {
-            let (db, _) = open(config).await?;
-            let rooms = db.rooms().await?;
+            let op = Operator::open(config, now).await?;
+            let rooms = op.db.rooms().await?;
             if json {
                 let list: Vec<serde_json::Value> = rooms
                     .iter()
@@ -470,7 +633,7 @@ async fn room_cmd(
                         })
                     })
                     .collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+                print_json(out, &list)?;
             } else {
                 for r in rooms {
                     writeln!(out, "{}\t{}\t{}", r.token, permission_letters(&r), r.name)?;
@@ -478,12 +641,9 @@ async fn room_cmd(
             }
         }
         RoomCmd::Delete { token } => {
-            let (db, _) = open(config).await?;
-            let room = db
-                .room_by_token(&token)
-                .await?
-                .ok_or_else(|| anyhow!("no room `{token}`"))?;
-            db.delete_room(room.id).await?;
+            let op = Operator::open(config, now).await?;
+            let room = op.room(&token).await?;
+            op.db.delete_room(room.id).await?;
             writeln!(out, "deleted room {}", room.token)?;
         }
         RoomCmd::Update {
@@ -496,14 +656,8 @@ async fn room_cmd(
             dm_members_only,
         } => {
             let mut upd = RoomUpdate {
-                name: name.map(|n| n.chars().filter(|c| *c >= ' ').collect()),
-                description: description.map(|d| {
-                    let clean: String = d
-                        .chars()
-                        .filter(|c| *c >= ' ' || *c == '\t' || *c == '\n')
-                        .collect();
-                    (!clean.is_empty()).then_some(clean)
-                }),
+                name: name.as_deref().map(clean_room_name),
+                description: description.as_deref().map(clean_room_description),
                 ..RoomUpdate::default()
             };
             if let Some(letters) = &permissions {
@@ -524,14 +678,12 @@ async fn room_cmd(
                 )
                 .into());
             }
-            let (db, _) = open(config).await?;
-            let room = db
-                .room_by_token(&token)
-                .await?
-                .ok_or_else(|| anyhow!("no room `{token}`"))?;
+            let op = Operator::open(config, now).await?;
+            let room = op.room(&token).await?;
             let mut changed = Vec::new();
             if !upd.is_empty() {
-                db.update_room(room.id, &upd, now)
+                op.db
+                    .update_room(room.id, &upd, now)
                     .await?
                     .map_err(|e| anyhow!("room update refused: {e:?}"))?;
                 let fields = [
@@ -554,20 +706,18 @@ async fn room_cmd(
                         (Some((i64::from(n), secs)), format!("{n}/{secs}"))
                     }
                 };
-                db.set_room_rate_limit(room.id, setting).await?;
+                op.db.set_room_rate_limit(room.id, setting).await?;
                 changed.push(format!("rate-limit={text}"));
             }
             if let Some(path) = image {
-                let id = store_room_image(&db, config, &room, &path, now).await?;
+                let id = store_room_image(&op, config, &room, &path).await?;
                 changed.push(format!("image=file {id}"));
             }
             if let Some(on) = dm_members_only {
-                db.set_dm_members_only(room.id, on).await?;
+                op.db.set_dm_members_only(room.id, on).await?;
                 changed.push(format!("dm-members-only={on}"));
             }
-            cli_log(
-                &db,
-                now,
+            op.log(
                 "room_update",
                 Some(&room.token),
                 None,
@@ -587,103 +737,44 @@ fn http_time(t: f64) -> String {
     httpdate::fmt_http_date(t)
 }
 
-/// Writes a moderation log row for a command-line action (actor `cli`).
-async fn cli_log(
-    db: &Db,
-    now: f64,
-    action: &str,
-    room: Option<&str>,
-    target: Option<&str>,
-    detail: Option<String>,
-) -> anyhow::Result<()> {
-    let entry = ModLogEntry {
-        actor: "cli",
-        action,
-        room,
-        target,
-        detail,
-    };
-    db.log_moderation(now, &entry).await?;
-    Ok(())
-}
-
 async fn ban_cmd(
     args: BanArgs,
     config: &Config,
     out: &mut dyn Write,
     now: f64,
 ) -> anyhow::Result<()> {
-    let (db, keys) = open(config).await?;
+    let op = Operator::open(config, now).await?;
     if let Some(BanSub::List { room, json }) = args.list {
-        let room = match room {
-            Some(t) => Some(
-                db.room_by_token(&t)
-                    .await?
-                    .ok_or_else(|| anyhow!("no room `{t}`"))?,
-            ),
-            None => None,
-        };
-        let bans = db.bans(room.map(|r| r.id)).await?;
-        if json {
-            writeln!(out, "{}", serde_json::to_string_pretty(&bans)?)?;
-        } else {
-            for b in bans {
-                writeln!(
-                    out,
-                    "{}\t{}\t{}",
-                    b.session_id,
-                    b.room.as_deref().unwrap_or("(global)"),
-                    b.until.map_or("permanent".to_owned(), |t| format!(
-                        "until {}",
-                        http_time(t)
-                    ))
-                )?;
-            }
-        }
-        return Ok(());
+        let room = op.listing_room(room.as_deref()).await?;
+        let bans = op.db.bans(room.map(|r| r.id)).await?;
+        return print_rows(out, json, &bans, |b| {
+            vec![
+                b.session_id.clone(),
+                room_or_global(&b.room),
+                b.until.map_or("permanent".to_owned(), |t| {
+                    format!("until {}", http_time(t))
+                }),
+            ]
+        });
     }
-    let rooms = scope_rooms(&db, &args.scope).await?;
-    let until = args.duration.map(|d| now + d);
+    let rooms = op.scope_rooms(&args.scope).await?;
+    let change = ScopedChange::Ban {
+        until: args.duration.map(|d| now + d),
+    };
     let detail = match args.duration {
         Some(d) => format!("for {d} s"),
         None => "permanent".to_owned(),
     };
     for id in &args.ids {
-        let user = admin::resolve_user(&db, &keys, config.require_blind_keys, id, now).await?;
+        let user = op.user(id).await?;
         if user.moderator || user.admin {
             bail!(
                 "{} is a global moderator or admin and cannot be banned; remove the role first",
                 user.session_id
             );
         }
-        match &rooms {
-            None => {
-                db.ban_global(user.id, until).await?;
-                cli_log(
-                    &db,
-                    now,
-                    "ban",
-                    None,
-                    Some(&user.session_id),
-                    Some(detail.clone()),
-                )
-                .await?;
-            }
-            Some(rooms) => {
-                for r in rooms {
-                    db.ban_in_room(r.id, user.id, until).await?;
-                    cli_log(
-                        &db,
-                        now,
-                        "ban",
-                        Some(&r.token),
-                        Some(&user.session_id),
-                        Some(detail.clone()),
-                    )
-                    .await?;
-                }
-            }
-        }
+        op.apply(rooms.as_deref(), &user, change, Some(detail.clone()))
+            .await?;
         writeln!(
             out,
             "banned {} from {} ({detail})",
@@ -701,30 +792,12 @@ async fn unban_cmd(
     out: &mut dyn Write,
     now: f64,
 ) -> anyhow::Result<()> {
-    let (db, keys) = open(config).await?;
-    let rooms = scope_rooms(&db, &scope).await?;
+    let op = Operator::open(config, now).await?;
+    let rooms = op.scope_rooms(&scope).await?;
     for id in &ids {
-        let user = admin::resolve_user(&db, &keys, config.require_blind_keys, id, now).await?;
-        match &rooms {
-            None => {
-                db.unban_global(user.id).await?;
-                cli_log(&db, now, "unban", None, Some(&user.session_id), None).await?;
-            }
-            Some(rooms) => {
-                for r in rooms {
-                    db.unban_in_room(r.id, user.id).await?;
-                    cli_log(
-                        &db,
-                        now,
-                        "unban",
-                        Some(&r.token),
-                        Some(&user.session_id),
-                        None,
-                    )
-                    .await?;
-                }
-            }
-        }
+        let user = op.user(id).await?;
+        op.apply(rooms.as_deref(), &user, ScopedChange::Unban, None)
+            .await?;
         writeln!(
             out,
             "unbanned {} from {}",
@@ -765,14 +838,15 @@ async fn permission_cmd(
     if duration.is_some() && accessible.is_some() {
         return Err(Usage("--duration applies to --read, --write and --upload only".into()).into());
     }
-    let (db, keys) = open(config).await?;
-    let room = db
-        .room_by_token(&room)
+    let op = Operator::open(config, now).await?;
+    let room = op.room(&room).await?;
+    let user = op.user(&id).await?;
+    let before = op
+        .db
+        .override_row(room.id, user.id)
         .await?
-        .ok_or_else(|| anyhow!("no room `{room}`"))?;
-    let user = admin::resolve_user(&db, &keys, config.require_blind_keys, &id, now).await?;
-    let before = db.override_row(room.id, user.id).await?.unwrap_or_default();
-    let row = db.set_permissions(room.id, user.id, &change).await?;
+        .unwrap_or_default();
+    let row = op.db.set_permissions(room.id, user.id, &change).await?;
     let mut detail = change.describe();
     if let Some(d) = duration {
         // Restore each changed flag to what applied before (a value equal to the room default
@@ -785,22 +859,19 @@ async fn permission_cmd(
             prev(change.write, before.perm_write, room.default_write),
             prev(change.upload, before.perm_upload, room.default_upload),
         ];
-        db.add_permission_future(room.id, user.id, now + d, restore)
+        op.db
+            .add_permission_future(room.id, user.id, now + d, restore)
             .await?;
         detail.push_str(&format!(" for {d} s"));
     }
-    cli_log(
-        &db,
-        now,
+    op.log(
         "permission",
         Some(&room.token),
         Some(&user.session_id),
         Some(detail.clone()),
     )
     .await?;
-    let obj = row
-        .map(|o| crate::domain::moderation::override_object(&o))
-        .unwrap_or_default();
+    let obj = row.map(|o| override_object(&o)).unwrap_or_default();
     writeln!(
         out,
         "{} in {}: {detail}; now {}",
@@ -818,8 +889,7 @@ fn print_filters(
     json: bool,
 ) -> anyhow::Result<()> {
     if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(f)?)?;
-        return Ok(());
+        return print_json(out, f);
     }
     let list = |v: &[String]| {
         if v.is_empty() {
@@ -878,11 +948,8 @@ async fn filter_cmd(
                 .map(str::to_owned),
         );
     }
-    let (db, _) = open(config).await?;
-    let room = db
-        .room_by_token(&args.token)
-        .await?
-        .ok_or_else(|| anyhow!("no room `{}`", args.token))?;
+    let op = Operator::open(config, now).await?;
+    let room = op.room(&args.token).await?;
     let changing = args.off
         || args.clear_words
         || !added.is_empty()
@@ -924,7 +991,9 @@ async fn filter_cmd(
     if let Some(Probation(p)) = args.probation {
         f.probation_secs = p;
     }
-    db.set_room_filters(room.id, f.to_json().as_deref()).await?;
+    op.db
+        .set_room_filters(room.id, f.to_json().as_deref())
+        .await?;
     let detail = format!(
         "{} words, alphabets [{}], mode {}, probation {}",
         f.words.len(),
@@ -932,57 +1001,26 @@ async fn filter_cmd(
         f.mode.as_str(),
         f.probation().map_or("off".to_owned(), |s| format!("{s} s"))
     );
-    cli_log(
-        &db,
-        now,
-        "room_filter",
-        Some(&room.token),
-        None,
-        Some(detail),
-    )
-    .await?;
+    op.log("room_filter", Some(&room.token), None, Some(detail))
+        .await?;
     print_filters(out, &room.token, &f, args.json)
 }
 
 /// Copies a local file into a room's uploads and makes it the room image.
 async fn store_room_image(
-    db: &Db,
+    op: &Operator,
     config: &Config,
-    room: &crate::db::rooms::RoomRow,
+    room: &RoomRow,
     path: &std::path::Path,
-    now: f64,
 ) -> anyhow::Result<i64> {
-    use crate::files::{clean_filename, store_upload, FileStore, Source, NEW_UPLOAD_LIFETIME_SECS};
-    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    if !meta.is_file() || meta.len() == 0 {
-        bail!("{}: not a non-empty file", path.display());
-    }
-    if meta.len() > config.upload_max_bytes {
-        bail!(
-            "{}: {} bytes is over the upload limit of {} bytes",
-            path.display(),
-            meta.len(),
-            config.upload_max_bytes
-        );
-    }
-    let filename = path
-        .file_name()
-        .and_then(|n| clean_filename(&n.to_string_lossy()));
-    let new = crate::db::files::NewFile {
-        room: room.id,
-        uploader: None,
-        size: i64::try_from(meta.len())?,
-        uploaded: now,
-        expiry: Some(now + NEW_UPLOAD_LIFETIME_SECS),
-        filename: filename.as_deref(),
-    };
     let store = FileStore::new(&config.data_dir);
-    let id = store_upload(db, &store, &room.token, &new, Source::Copy(path)).await?;
-    let update = crate::db::rooms::RoomUpdate {
+    let id = store_local_file(&op.db, &store, room, path, config.upload_max_bytes, op.now).await?;
+    let update = RoomUpdate {
         image: Some(id),
         ..Default::default()
     };
-    db.update_room(room.id, &update, now)
+    op.db
+        .update_room(room.id, &update, op.now)
         .await?
         .map_err(|e| anyhow!("could not set the room image: {e:?}"))?;
     Ok(id)
@@ -994,8 +1032,7 @@ async fn mod_cmd(
     out: &mut dyn Write,
     now: f64,
 ) -> anyhow::Result<()> {
-    let (db, keys) = open(config).await?;
-    let blind = config.require_blind_keys;
+    let op = Operator::open(config, now).await?;
     match cmd {
         ModCmd::Add {
             ids,
@@ -1004,38 +1041,19 @@ async fn mod_cmd(
             visible,
             hidden,
         } => {
-            let rooms = scope_rooms(&db, &scope).await?;
+            let rooms = op.scope_rooms(&scope).await?;
             let visible = if visible || hidden {
                 visible
             } else {
                 !scope.global
             };
+            let role = if admin { "admin" } else { "moderator" };
+            let detail = format!("{role} ({})", if visible { "visible" } else { "hidden" });
             for id in &ids {
-                let user = admin::resolve_user(&db, &keys, blind, id, now).await?;
-                let role = if admin { "admin" } else { "moderator" };
-                let detail = format!("{role} ({})", if visible { "visible" } else { "hidden" });
-                match &rooms {
-                    None => {
-                        db.set_global_role(user.id, true, admin, visible).await?;
-                        cli_log(&db, now, "role", None, Some(&user.session_id), Some(detail))
-                            .await?;
-                    }
-                    Some(rooms) => {
-                        for r in rooms {
-                            db.set_room_role(r.id, user.id, true, admin, visible)
-                                .await?;
-                            cli_log(
-                                &db,
-                                now,
-                                "role",
-                                Some(&r.token),
-                                Some(&user.session_id),
-                                Some(detail.clone()),
-                            )
-                            .await?;
-                        }
-                    }
-                }
+                let user = op.user(id).await?;
+                let change = ScopedChange::Appoint { admin, visible };
+                op.apply(rooms.as_deref(), &user, change, Some(detail.clone()))
+                    .await?;
                 writeln!(
                     out,
                     "{} is now {role} of {}",
@@ -1045,37 +1063,12 @@ async fn mod_cmd(
             }
         }
         ModCmd::Remove { ids, scope } => {
-            let rooms = scope_rooms(&db, &scope).await?;
+            let rooms = op.scope_rooms(&scope).await?;
             for id in &ids {
-                let user = admin::resolve_user(&db, &keys, blind, id, now).await?;
-                match &rooms {
-                    None => {
-                        db.set_global_role(user.id, false, false, false).await?;
-                        cli_log(
-                            &db,
-                            now,
-                            "role",
-                            None,
-                            Some(&user.session_id),
-                            Some("removed".into()),
-                        )
-                        .await?;
-                    }
-                    Some(rooms) => {
-                        for r in rooms {
-                            db.set_room_role(r.id, user.id, false, false, true).await?;
-                            cli_log(
-                                &db,
-                                now,
-                                "role",
-                                Some(&r.token),
-                                Some(&user.session_id),
-                                Some("removed".into()),
-                            )
-                            .await?;
-                        }
-                    }
-                }
+                let user = op.user(id).await?;
+                let detail = Some("removed".to_owned());
+                op.apply(rooms.as_deref(), &user, ScopedChange::Dismiss, detail)
+                    .await?;
                 writeln!(
                     out,
                     "{} is no longer a moderator of {}",
@@ -1085,29 +1078,16 @@ async fn mod_cmd(
             }
         }
         ModCmd::List { room, json } => {
-            let room = match room {
-                Some(t) => Some(
-                    db.room_by_token(&t)
-                        .await?
-                        .ok_or_else(|| anyhow!("no room `{t}`"))?,
-                ),
-                None => None,
-            };
-            let list = list_moderators(&db, room.as_ref()).await?;
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
-            } else {
-                for m in list {
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}",
-                        m.session_id,
-                        m.room.as_deref().unwrap_or("(global)"),
-                        if m.admin { "admin" } else { "moderator" },
-                        if m.visible { "visible" } else { "hidden" }
-                    )?;
-                }
-            }
+            let room = op.listing_room(room.as_deref()).await?;
+            let list = list_moderators(&op.db, room.as_ref()).await?;
+            print_rows(out, json, &list, |m| {
+                vec![
+                    m.session_id.clone(),
+                    room_or_global(&m.room),
+                    if m.admin { "admin" } else { "moderator" }.to_owned(),
+                    if m.visible { "visible" } else { "hidden" }.to_owned(),
+                ]
+            })?;
         }
     }
     Ok(())
@@ -1119,24 +1099,6 @@ fn scope_name(scope: &Scope) -> String {
     } else {
         scope.rooms.join(", ")
     }
-}
-
-/// `None` = global; otherwise the named rooms, all of which must exist.
-async fn scope_rooms(
-    db: &Db,
-    scope: &Scope,
-) -> anyhow::Result<Option<Vec<crate::db::rooms::RoomRow>>> {
-    if scope.global {
-        return Ok(None);
-    }
-    let mut rooms = Vec::new();
-    for t in &scope.rooms {
-        match db.room_by_token(t).await? {
-            Some(r) => rooms.push(r),
-            None => bail!("no room `{t}`"),
-        }
-    }
-    Ok(Some(rooms))
 }
 
 pub fn init_tracing(filter: &str) {

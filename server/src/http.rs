@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -96,6 +97,29 @@ impl Request {
         })
     }
 
+    /// A request carried inside another one: a `/batch` sub-request or the inner request of
+    /// an onion request. `target` is the percent-encoded path with an optional `?query`;
+    /// headers become [`embedded_headers`]; the body is in memory and hashed on demand.
+    /// `None` when the path does not decode to UTF-8.
+    pub fn embedded(
+        method: Method,
+        target: &str,
+        headers: impl IntoIterator<Item = (String, String)>,
+        body: Vec<u8>,
+        peer: Option<IpAddr>,
+    ) -> Option<Self> {
+        let (path, query) = split_target(target)?;
+        Some(Self {
+            method,
+            path,
+            query,
+            headers: embedded_headers(headers),
+            body: Body::Memory(body.into()),
+            body_hash: None,
+            peer,
+        })
+    }
+
     /// The path as signed: decoded path plus `?` and the raw query when there is one.
     pub fn signing_path(&self) -> String {
         match &self.query {
@@ -103,6 +127,19 @@ impl Request {
             None => self.path.clone(),
         }
     }
+}
+
+/// Headers of a request or response carried inside another one (`/batch` elements, onion
+/// requests and replies): names lower-cased, `content-length` dropped (only the carrying
+/// message's length is real).
+pub fn embedded_headers<C: FromIterator<(String, String)>>(
+    headers: impl IntoIterator<Item = (String, String)>,
+) -> C {
+    headers
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .filter(|(k, _)| k != "content-length")
+        .collect()
 }
 
 /// Splits `path?query` and percent-decodes the path strictly (invalid UTF-8 is refused).
@@ -156,6 +193,11 @@ impl Response {
         }
     }
 
+    /// `200 {}`: the answer of an action that has nothing to report.
+    pub fn empty_object() -> Self {
+        Self::new(200, JSON, &b"{}"[..])
+    }
+
     pub fn text(status: u16, text: &str) -> Self {
         Self::new(status, TEXT, text.to_owned())
     }
@@ -177,8 +219,15 @@ impl Response {
     pub async fn into_bytes(self) -> std::io::Result<(u16, Vec<(String, String)>, Bytes)> {
         let body = match self.body {
             ResponseBody::Bytes(b) => b,
-            ResponseBody::File { path, .. } => Bytes::from(tokio::fs::read(path).await?),
+            ResponseBody::File { path, .. } => crate::files::read_whole(&path).await?,
         };
         Ok((self.status, self.headers, body))
+    }
+
+    /// The response as it is embedded in another one: status, [`embedded_headers`] and the
+    /// whole body.
+    pub async fn into_embedded(self) -> std::io::Result<(u16, BTreeMap<String, String>, Bytes)> {
+        let (status, headers, body) = self.into_bytes().await?;
+        Ok((status, embedded_headers(headers), body))
     }
 }

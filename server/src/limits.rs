@@ -33,6 +33,15 @@ pub enum Action {
 /// Default post limit: 5 posts per 16 seconds per user per room (PROTOCOL.md §12.2).
 pub const DEFAULT_POST_LIMIT: (u32, f64) = (5, 16.0);
 
+/// A room's post limit (count, seconds) from its settings: both set, or the default.
+/// A count of 0 means no limit.
+pub fn post_limit(posts: Option<i64>, interval: Option<f64>) -> (u32, f64) {
+    match (posts, interval) {
+        (Some(n), Some(secs)) => (u32::try_from(n).unwrap_or(0), secs),
+        _ => DEFAULT_POST_LIMIT,
+    }
+}
+
 pub struct Limiters {
     clock: Clock,
     buckets: Mutex<HashMap<(Action, u32, u64), Arc<KeyedLimiter>>>,

@@ -27,6 +27,7 @@
 //! A relay's identity is an Ed25519 key (32-byte seed in its key file); its X25519 key is
 //! derived from it exactly as a service node's is.
 
+use crate::http::{OCTET, TEXT};
 use crate::onion::peel;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
@@ -46,9 +47,6 @@ use zeroize::Zeroizing;
 
 /// How long a relay waits for the next hop or the server by default (as service nodes do).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(25);
-
-const OCTET: &str = "application/octet-stream";
-const TEXT: &str = "text/plain; charset=utf-8";
 
 /// A relay's keys: an Ed25519 identity and the X25519 key derived from it.
 #[derive(Clone)]

@@ -3,13 +3,13 @@
 //! a temporary file while their hash is computed, so nothing big is held in memory.
 
 use crate::error::ApiError;
+use crate::files::{self, Spool};
 use crate::http::{split_target, Body, Method, Request, Response, ResponseBody};
 use crate::routes::{self, AuthMode};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use sogs_client::signing::BodyHasher;
-use std::io::Write;
 use std::sync::Arc;
 
 /// Upload bodies up to this size stay in memory; larger ones go to a temporary file.
@@ -64,9 +64,12 @@ async fn to_request(
     }
 
     let spool_large = routes::spools_body(method, &path);
+    let internal = |what: &'static str| {
+        move |e: std::io::Error| ApiError::Internal(anyhow::Error::new(e).context(what))
+    };
     let mut hasher = BodyHasher::new();
     let mut mem: Vec<u8> = Vec::new();
-    let mut spool: Option<tempfile::NamedTempFile> = None;
+    let mut spool: Option<Spool> = None;
     let mut len: u64 = 0;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Bad request body: {e}")))?;
@@ -76,21 +79,12 @@ async fn to_request(
         }
         hasher.update(&chunk);
         match spool.as_mut() {
-            Some(f) => f
-                .write_all(&chunk)
-                .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("spooling body")))?,
+            Some(f) => f.write(&chunk).map_err(internal("spooling body"))?,
             None => {
                 mem.extend_from_slice(&chunk);
                 if spool_large && mem.len() > SPOOL_THRESHOLD {
-                    let dir = st.config.data_dir.join("tmp");
-                    let mut f = std::fs::create_dir_all(&dir)
-                        .and_then(|_| tempfile::NamedTempFile::new_in(&dir))
-                        .map_err(|e| {
-                            ApiError::Internal(anyhow::Error::new(e).context("spool file"))
-                        })?;
-                    f.write_all(&mem).map_err(|e| {
-                        ApiError::Internal(anyhow::Error::new(e).context("spooling body"))
-                    })?;
+                    let mut f = st.files.spool().map_err(internal("spool file"))?;
+                    f.write(&mem).map_err(internal("spooling body"))?;
                     mem = Vec::new();
                     spool = Some(f);
                 }
@@ -99,7 +93,7 @@ async fn to_request(
     }
     let body = match spool {
         Some(f) => Body::File {
-            path: f.into_temp_path(),
+            path: f.finish(),
             len,
         },
         None => Body::Memory(mem.into()),
@@ -124,10 +118,10 @@ async fn to_http(resp: Response) -> HttpResponse {
     }
     match resp.body {
         ResponseBody::Bytes(b) => builder.body(b),
-        ResponseBody::File { path, len } => match tokio::fs::File::open(&path).await {
-            Ok(f) => {
+        ResponseBody::File { path, len } => match files::open_stream(&path).await {
+            Ok(stream) => {
                 builder.no_chunking(len);
-                builder.streaming(tokio_util::io::ReaderStream::new(f))
+                builder.streaming(stream)
             }
             Err(e) => {
                 let err = ApiError::Internal(anyhow::Error::new(e).context("opening stored file"));

@@ -2,15 +2,7 @@
 
 use rstest::rstest;
 use serde_json::{json, Value};
-use sogs_tests::{message_text, Backend, TestApp};
-
-fn ids(list: &Value) -> Vec<i64> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_i64().unwrap())
-        .collect()
-}
+use sogs_tests::{ids, message_text, Backend, TestApp};
 
 #[rstest]
 #[tokio::test]

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use sogs_client::client::SogsClient;
 use sogs_client::message::OutgoingMessage;
 use sogs_server::db::Db;
-use sogs_tests::{Backend, TestApp, TestUser};
+use sogs_tests::{ids, Backend, TestApp, TestUser};
 
 async fn send(u: &TestUser, method: &str, path: &str, body: Option<Value>) -> (u16, Value, String) {
     let r = match (method, body) {
@@ -29,14 +29,6 @@ async fn post(u: &TestUser, path: &str, body: Value) -> (u16, Value) {
 async fn delete(u: &TestUser, path: &str) -> (u16, Value) {
     let (s, v, _) = send(u, "DELETE", path, None).await;
     (s, v)
-}
-
-fn ids(list: &Value) -> Vec<i64> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_i64().unwrap())
-        .collect()
 }
 
 async fn cleanup(app: &TestApp) -> sogs_server::cleanup::CleanupReport {

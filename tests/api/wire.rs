@@ -328,7 +328,7 @@ async fn onion_reply_meta_and_file_headers(
     let app = TestApp::spawn(be).await;
     let room = app.room("lobby").await;
     let alice = app.user(1);
-    let disposition = sogs_client::files_api::upload_content_disposition(Some("a b.txt"));
+    let disposition = sogs_client::disposition::content_disposition(Some("a b.txt"));
     let r = alice
         .client
         .request(

@@ -271,6 +271,15 @@ impl TestUser {
     }
 }
 
+/// The `id`s of a JSON list of objects (messages, DMs), in order.
+pub fn ids(list: &Value) -> Vec<i64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect()
+}
+
 /// Decodes a message object's text with the client library (verifying its signature).
 pub fn message_text(msg: &Value) -> String {
     let author = sogs_client::ids::SessionId::parse(msg["session_id"].as_str().unwrap()).unwrap();

@@ -4,7 +4,7 @@
 //! is attached to a pinned message (those never expire, whoever set the pin). Expired files
 //! are invisible to downloads and deleted by the cleanup task.
 
-use super::{on_pool, Db, DbResult};
+use super::{on_pool, BeginWrite, Db, DbResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct FileRow {
@@ -51,7 +51,7 @@ impl Db {
         path_for: impl Fn(i64) -> String,
     ) -> DbResult<FileRow> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const INS: &str = "INSERT INTO files (room, uploader, size, uploaded, expiry, filename, path) VALUES ($1, $2, $3, $4, $5, $6, '') RETURNING id";
             let id: i64 = sqlx::query_scalar(INS)
                 .bind(f.room).bind(f.uploader).bind(f.size).bind(f.uploaded).bind(f.expiry).bind(f.filename)

@@ -1,6 +1,6 @@
 //! Direct messages between users (the blinded inbox, PROTOCOL.md §8.7). Bodies are opaque.
 
-use super::{on_pool, Db, DbResult};
+use super::{on_pool, BeginWrite, Db, DbResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DmRow {
@@ -37,7 +37,7 @@ impl Db {
         expiry: f64,
     ) -> DbResult<DmRow> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const INS: &str = "INSERT INTO inbox (recipient, sender, body, posted_at, expiry) VALUES ($1, $2, $3, $4, $5) RETURNING id";
             let id: i64 = sqlx::query_scalar(INS).bind(recipient).bind(sender).bind(body).bind(now).bind(expiry)
                 .fetch_one(&mut *tx).await?;
@@ -112,7 +112,7 @@ impl Db {
     /// the full ban rules; this is for operators' tooling and tests).
     pub async fn set_room_ban_flag(&self, room: i64, user: i64, banned: bool) -> DbResult<()> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             const UPSERT: &str = "INSERT INTO user_permission_overrides (room, user_id, banned) VALUES ($1, $2, $3) ON CONFLICT (room, user_id) DO UPDATE SET banned = excluded.banned, moderator = (user_permission_overrides.moderator AND NOT excluded.banned), admin = (user_permission_overrides.admin AND NOT excluded.banned)";
             sqlx::query(UPSERT).bind(room).bind(user).bind(banned).execute(&mut *tx).await?;
             sqlx::query(super::users::PRUNE_OVERRIDE).bind(room).bind(user).execute(&mut *tx).await?;

@@ -29,6 +29,11 @@ impl MessageRow {
     pub fn is_whisper(&self) -> bool {
         self.whisper_mods || self.whisper_to.is_some()
     }
+    /// A message everyone who can read the room sees: not deleted, not filtered, no whisper
+    /// (what can be pinned and reacted to).
+    pub fn is_regular(&self) -> bool {
+        !self.is_deleted() && !self.filtered && !self.is_whisper()
+    }
 }
 
 /// Who is looking: decides which whispers are visible (PROTOCOL.md §9.5).
@@ -72,6 +77,13 @@ fn visible(v: &str, m: &str) -> String {
 /// Increments a room's message counter inside a transaction and returns the new value.
 const BUMP_SEQ: &str =
     "UPDATE rooms SET message_sequence = message_sequence + 1 WHERE id = $1 RETURNING message_sequence";
+/// Adds `$1` to room `$2`'s message counter and returns the new value (one per reaction change).
+pub(super) const BUMP_SEQ_BY: &str = "UPDATE rooms SET message_sequence = message_sequence + $1 WHERE id = $2 RETURNING message_sequence";
+/// Records that message `$2`'s reactions changed at seqno `$1`.
+pub(super) const STAMP_REACTIONS: &str =
+    "UPDATE messages SET seqno_reactions = $1, seqno = $1 WHERE id = $2";
+/// Keeps a message's current content in its history before an edit or deletion at `$1`.
+const KEEP_HISTORY: &str = "INSERT INTO message_history (message, replaced, data, signature) SELECT id, $1, data, signature FROM messages WHERE id = $2";
 
 impl Db {
     pub async fn insert_message(&self, m: &NewMessage<'_>) -> DbResult<MessageRow> {
@@ -115,8 +127,7 @@ impl Db {
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let seq: i64 = sqlx::query_scalar(BUMP_SEQ).bind(msg.room).fetch_one(&mut *tx).await?;
-            const HIST: &str = "INSERT INTO message_history (message, replaced, data, signature) SELECT id, $1, data, signature FROM messages WHERE id = $2";
-            sqlx::query(HIST).bind(now).bind(msg.id).execute(&mut *tx).await?;
+            sqlx::query(KEEP_HISTORY).bind(now).bind(msg.id).execute(&mut *tx).await?;
             const UPD: &str = "UPDATE messages SET data = $1, signature = $2, edited = $3, seqno_data = $4, seqno = CASE WHEN seqno_reactions > $4 THEN seqno_reactions ELSE $4 END WHERE id = $5";
             sqlx::query(UPD).bind(data).bind(signature).bind(now).bind(seq).bind(msg.id).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -135,17 +146,15 @@ impl Db {
                 const CUR: &str = "SELECT room FROM messages WHERE id = $1 AND data IS NOT NULL";
                 let Some(room): Option<i64> = sqlx::query_scalar(CUR).bind(id).fetch_optional(&mut *tx).await? else { continue };
                 let seq: i64 = sqlx::query_scalar(BUMP_SEQ).bind(room).fetch_one(&mut *tx).await?;
-                const HIST: &str = "INSERT INTO message_history (message, replaced, data, signature) SELECT id, $1, data, signature FROM messages WHERE id = $2";
-                sqlx::query(HIST).bind(now).bind(id).execute(&mut *tx).await?;
+                sqlx::query(KEEP_HISTORY).bind(now).bind(id).execute(&mut *tx).await?;
                 const UPD: &str = "UPDATE messages SET data = NULL, signature = NULL, edited = $1, seqno_data = $2, seqno = $2 WHERE id = $3";
                 sqlx::query(UPD).bind(now).bind(seq).bind(id).execute(&mut *tx).await?;
                 const COUNT_R: &str = "SELECT COUNT(*) FROM user_reactions ur JOIN reactions r ON r.id = ur.reaction WHERE r.message = $1";
                 let n: i64 = sqlx::query_scalar(COUNT_R).bind(id).fetch_one(&mut *tx).await?;
                 if n > 0 {
-                    const BUMP_N: &str = "UPDATE rooms SET message_sequence = message_sequence + $1 WHERE id = $2 RETURNING message_sequence";
-                    let seq: i64 = sqlx::query_scalar(BUMP_N).bind(n).bind(room).fetch_one(&mut *tx).await?;
+                    let seq: i64 = sqlx::query_scalar(BUMP_SEQ_BY).bind(n).bind(room).fetch_one(&mut *tx).await?;
                     sqlx::query("DELETE FROM reactions WHERE message = $1").bind(id).execute(&mut *tx).await?;
-                    sqlx::query("UPDATE messages SET seqno_reactions = $1, seqno = $1 WHERE id = $2").bind(seq).bind(id).execute(&mut *tx).await?;
+                    sqlx::query(STAMP_REACTIONS).bind(seq).bind(id).execute(&mut *tx).await?;
                 }
                 let unpinned = sqlx::query("DELETE FROM pinned_messages WHERE message = $1").bind(id).execute(&mut *tx).await?.rows_affected();
                 if unpinned > 0 {

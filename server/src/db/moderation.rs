@@ -6,7 +6,7 @@
 
 use super::users::{OverrideRow, PRUNE_OVERRIDE};
 use super::{on_pool, BeginWrite, Db, DbResult};
-use crate::domain::moderation::PermissionChange;
+use crate::domain::moderation::{describe_flags, PermissionChange};
 
 const BUMP_INFO: &str = "UPDATE rooms SET info_updates = info_updates + 1 WHERE id = $1";
 
@@ -297,9 +297,8 @@ impl Db {
                 sqlx::query(UPD).bind(f.room).bind(f.user_id).bind(r.0).bind(r.1).bind(w.0).bind(w.1).bind(u.0).bind(u.1).execute(&mut *tx).await?;
                 sqlx::query(PRUNE_OVERRIDE).bind(f.room).bind(f.user_id).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM user_permission_futures WHERE id = $1").bind(f.id).execute(&mut *tx).await?;
-                let desc: Vec<String> = [("read", f.perm_read), ("write", f.perm_write), ("upload", f.perm_upload)]
-                    .iter().filter_map(|(n, v)| v.map(|b| format!("{n}={b}"))).collect();
-                applied.permissions.push((f.token, f.session_id, desc.join(" ")));
+                let desc = describe_flags(f.perm_read, f.perm_write, f.perm_upload);
+                applied.permissions.push((f.token, f.session_id, desc));
             }
             const DUE_B: &str = "SELECT f.id, f.room, f.user_id, r.token, u.session_id, f.banned FROM user_ban_futures f LEFT JOIN rooms r ON r.id = f.room JOIN users u ON u.id = f.user_id WHERE f.at <= $1 ORDER BY f.at, f.id";
             let due: Vec<DueBan> = sqlx::query_as(DUE_B).bind(now).fetch_all(&mut *tx).await?;

@@ -3,7 +3,8 @@
 //! transaction. A `reactions` row exists while at least one user has that reaction, so its
 //! id gives the display order (a reaction that comes back goes to the end).
 
-use super::{on_pool, Db, DbResult};
+use super::messages::{BUMP_SEQ_BY, STAMP_REACTIONS};
+use super::{on_pool, BeginWrite, Db, DbResult};
 
 /// Why a reaction change was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,13 +25,27 @@ pub struct ReactionChange {
 
 pub type ReactionResult = Result<ReactionChange, ReactionError>;
 
-/// Takes the room's write lock first (SQLite), then checks the message is reactable.
+/// Locks the room's row first, so reaction changes in one room (and the distinct-reaction
+/// count) are serialised; then checks the message is reactable.
 const LOCK_ROOM: &str = "UPDATE rooms SET message_sequence = message_sequence WHERE id = $1";
 const REGULAR: &str = "SELECT seqno FROM messages WHERE id = $1 AND room = $2 AND data IS NOT NULL AND NOT filtered AND whisper_to IS NULL AND NOT whisper_mods";
-/// Bumps the room counter by `$1` and returns it.
-const BUMP_N: &str = "UPDATE rooms SET message_sequence = message_sequence + $1 WHERE id = $2 RETURNING message_sequence";
-const STAMP: &str = "UPDATE messages SET seqno_reactions = $1, seqno = $1 WHERE id = $2";
 const DROP_EMPTY: &str = "DELETE FROM reactions WHERE message = $1 AND NOT EXISTS (SELECT 1 FROM user_reactions ur WHERE ur.reaction = reactions.id)";
+
+/// What a reaction change does, inside [`Db::change_reactions`]' transaction.
+enum Change<'a> {
+    /// `user` adds `reaction`, unless that would make more than `max_distinct` kinds.
+    Add {
+        user: i64,
+        reaction: &'a str,
+        now: f64,
+        max_distinct: i64,
+    },
+    /// `user`'s (or everybody's) `reaction` (or every reaction) is removed.
+    Remove {
+        user: Option<i64>,
+        reaction: Option<&'a str>,
+    },
+}
 
 impl Db {
     /// Adds `user`'s `reaction` to a message. `max_distinct` caps the number of different
@@ -44,38 +59,13 @@ impl Db {
         now: f64,
         max_distinct: i64,
     ) -> DbResult<ReactionResult> {
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query(LOCK_ROOM).bind(room).execute(&mut *tx).await?;
-            let Some(seqno): Option<i64> = sqlx::query_scalar(REGULAR).bind(message).bind(room).fetch_optional(&mut *tx).await? else {
-                return Ok(Err(ReactionError::NotFound));
-            };
-            const FIND: &str = "SELECT id FROM reactions WHERE message = $1 AND reaction = $2";
-            let existing: Option<i64> = sqlx::query_scalar(FIND).bind(message).bind(reaction).fetch_optional(&mut *tx).await?;
-            let reaction_id = match existing {
-                Some(id) => id,
-                None => {
-                    const COUNT: &str = "SELECT COUNT(*) FROM reactions WHERE message = $1";
-                    let n: i64 = sqlx::query_scalar(COUNT).bind(message).fetch_one(&mut *tx).await?;
-                    if n >= max_distinct {
-                        return Ok(Err(ReactionError::TooManyReactions));
-                    }
-                    const INS: &str = "INSERT INTO reactions (message, reaction) VALUES ($1, $2) RETURNING id";
-                    sqlx::query_scalar(INS).bind(message).bind(reaction).fetch_one(&mut *tx).await?
-                }
-            };
-            const ADD: &str = "INSERT INTO user_reactions (reaction, reactor, at) VALUES ($1, $2, $3) ON CONFLICT (reaction, reactor) DO NOTHING";
-            let added = sqlx::query(ADD).bind(reaction_id).bind(user).bind(now).execute(&mut *tx).await?.rows_affected();
-            let seqno = if added > 0 {
-                let seq: i64 = sqlx::query_scalar(BUMP_N).bind(1_i64).bind(room).fetch_one(&mut *tx).await?;
-                sqlx::query(STAMP).bind(seq).bind(message).execute(&mut *tx).await?;
-                seq
-            } else {
-                seqno
-            };
-            tx.commit().await?;
-            Ok(Ok(ReactionChange { changed: added, seqno }))
-        })
+        let change = Change::Add {
+            user,
+            reaction,
+            now,
+            max_distinct,
+        };
+        self.change_reactions(room, message, change).await
     }
 
     /// Removes reactions from a message: `user`'s own (`Some(user)`, with a reaction) or
@@ -88,25 +78,63 @@ impl Db {
         user: Option<i64>,
         reaction: Option<&str>,
     ) -> DbResult<ReactionResult> {
+        self.change_reactions(room, message, Change::Remove { user, reaction })
+            .await
+    }
+
+    /// Every reaction change, in one write transaction: lock the room, check the message is
+    /// regular, apply the change, then bump the room's `message_sequence` once per user
+    /// reaction added or removed and stamp the message with the result.
+    async fn change_reactions(
+        &self,
+        room: i64,
+        message: i64,
+        change: Change<'_>,
+    ) -> DbResult<ReactionResult> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query(LOCK_ROOM).bind(room).execute(&mut *tx).await?;
             let Some(seqno): Option<i64> = sqlx::query_scalar(REGULAR).bind(message).bind(room).fetch_optional(&mut *tx).await? else {
                 return Ok(Err(ReactionError::NotFound));
             };
-            const DEL: &str = "DELETE FROM user_reactions WHERE reaction IN (SELECT id FROM reactions WHERE message = $1 AND ($2 IS NULL OR reaction = $2)) AND ($3 IS NULL OR reactor = $3)";
-            let removed = sqlx::query(DEL).bind(message).bind(reaction).bind(user).execute(&mut *tx).await?.rows_affected();
-            let seqno = if removed > 0 {
-                sqlx::query(DROP_EMPTY).bind(message).execute(&mut *tx).await?;
-                let n = i64::try_from(removed).unwrap_or(i64::MAX);
-                let seq: i64 = sqlx::query_scalar(BUMP_N).bind(n).bind(room).fetch_one(&mut *tx).await?;
-                sqlx::query(STAMP).bind(seq).bind(message).execute(&mut *tx).await?;
+            let changed = match change {
+                Change::Add { user, reaction, now, max_distinct } => {
+                    const FIND: &str = "SELECT id FROM reactions WHERE message = $1 AND reaction = $2";
+                    let existing: Option<i64> = sqlx::query_scalar(FIND).bind(message).bind(reaction).fetch_optional(&mut *tx).await?;
+                    let reaction_id = match existing {
+                        Some(id) => id,
+                        None => {
+                            const COUNT: &str = "SELECT COUNT(*) FROM reactions WHERE message = $1";
+                            let n: i64 = sqlx::query_scalar(COUNT).bind(message).fetch_one(&mut *tx).await?;
+                            if n >= max_distinct {
+                                return Ok(Err(ReactionError::TooManyReactions));
+                            }
+                            const INS: &str = "INSERT INTO reactions (message, reaction) VALUES ($1, $2) RETURNING id";
+                            sqlx::query_scalar(INS).bind(message).bind(reaction).fetch_one(&mut *tx).await?
+                        }
+                    };
+                    const ADD: &str = "INSERT INTO user_reactions (reaction, reactor, at) VALUES ($1, $2, $3) ON CONFLICT (reaction, reactor) DO NOTHING";
+                    sqlx::query(ADD).bind(reaction_id).bind(user).bind(now).execute(&mut *tx).await?.rows_affected()
+                }
+                Change::Remove { user, reaction } => {
+                    const DEL: &str = "DELETE FROM user_reactions WHERE reaction IN (SELECT id FROM reactions WHERE message = $1 AND ($2 IS NULL OR reaction = $2)) AND ($3 IS NULL OR reactor = $3)";
+                    let removed = sqlx::query(DEL).bind(message).bind(reaction).bind(user).execute(&mut *tx).await?.rows_affected();
+                    if removed > 0 {
+                        sqlx::query(DROP_EMPTY).bind(message).execute(&mut *tx).await?;
+                    }
+                    removed
+                }
+            };
+            let seqno = if changed > 0 {
+                let n = i64::try_from(changed).unwrap_or(i64::MAX);
+                let seq: i64 = sqlx::query_scalar(BUMP_SEQ_BY).bind(n).bind(room).fetch_one(&mut *tx).await?;
+                sqlx::query(STAMP_REACTIONS).bind(seq).bind(message).execute(&mut *tx).await?;
                 seq
             } else {
                 seqno
             };
             tx.commit().await?;
-            Ok(Ok(ReactionChange { changed: removed, seqno }))
+            Ok(Ok(ReactionChange { changed, seqno }))
         })
     }
 

@@ -230,6 +230,15 @@ impl FutureChange {
     }
 }
 
+/// The flags a scheduled change sets, for the moderation log: e.g. `read=true upload=false`.
+pub fn describe_flags(read: Option<bool>, write: Option<bool>, upload: Option<bool>) -> String {
+    [("read", read), ("write", write), ("upload", upload)]
+        .iter()
+        .filter_map(|(name, v)| v.map(|b| format!("{name}={b}")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The override object of `GET /room/{token}/permissions` (pysogs `addExtraPermInfo`).
 pub fn override_object(o: &OverrideRow) -> JsonObject {
     let mut out = JsonObject::new();

@@ -1,9 +1,11 @@
 //! The room object (PROTOCOL.md §10.2) and the moderator list merging of DATA-MODEL.md §3.2.
 
 use super::perms::Permissions;
-use crate::db::rooms::RoomRow;
+use crate::db::rooms::{RoomRow, RoomUpdate};
 use crate::db::users::ModeratorRow;
+use crate::error::{ApiError, ApiResult};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -129,6 +131,21 @@ impl CallerRoles {
 
 pub const ACTIVE_USERS_CUTOFF: i64 = 7 * 86400;
 
+/// A room name as stored: control characters removed.
+pub fn clean_room_name(name: &str) -> String {
+    name.chars().filter(|c| *c >= ' ').collect()
+}
+
+/// A room description as stored: control characters other than tab and newline removed;
+/// `None` (no description) when nothing is left.
+pub fn clean_room_description(description: &str) -> Option<String> {
+    let clean: String = description
+        .chars()
+        .filter(|c| *c >= ' ' || *c == '\t' || *c == '\n')
+        .collect();
+    (!clean.is_empty()).then_some(clean)
+}
+
 impl RoomInfo {
     pub fn new(
         room: RoomRow,
@@ -173,6 +190,60 @@ pub struct PollInfo {
     pub details: Option<RoomInfo>,
     #[serde(flatten)]
     pub roles: CallerRoles,
+}
+
+/// Parses a `PUT /room` body (PROTOCOL.md §8.2): field types are checked strictly, control
+/// characters are stripped, an empty description removes it.
+pub fn parse_room_update(body: &serde_json::Map<String, Value>) -> ApiResult<RoomUpdate> {
+    let mut upd = RoomUpdate::default();
+    for (key, value) in body {
+        match (key.as_str(), value) {
+            ("name", Value::String(s)) => upd.name = Some(clean_room_name(s)),
+            ("name", _) => return Err(ApiError::bad_request("'name' must be a string")),
+            ("description", Value::Null) => upd.description = Some(None),
+            ("description", Value::String(s)) => {
+                upd.description = Some(clean_room_description(s));
+            }
+            ("description", _) => {
+                return Err(ApiError::bad_request(
+                    "'description' must be a string or null",
+                ))
+            }
+            ("image", v) => {
+                upd.image = Some(
+                    v.as_i64()
+                        .ok_or_else(|| ApiError::bad_request("'image' must be a file id"))?,
+                )
+            }
+            (
+                k @ ("default_read" | "default_accessible" | "default_write" | "default_upload"),
+                v,
+            ) => {
+                let flag = match v {
+                    Value::Null => None,
+                    Value::Bool(b) => Some(*b),
+                    Value::Number(n) => match n.as_i64() {
+                        Some(i) => Some(i != 0),
+                        None => {
+                            return Err(ApiError::bad_request(format!("'{k}' must be a boolean")))
+                        }
+                    },
+                    _ => return Err(ApiError::bad_request(format!("'{k}' must be a boolean"))),
+                };
+                match k {
+                    "default_read" => upd.default_read = flag,
+                    "default_accessible" => upd.default_accessible = flag,
+                    "default_write" => upd.default_write = flag,
+                    _ => upd.default_upload = flag,
+                }
+            }
+            _ => {}
+        }
+    }
+    if upd.is_empty() {
+        return Err(ApiError::bad_request("No room settings to change"));
+    }
+    Ok(upd)
 }
 
 #[cfg(test)]

@@ -1,15 +1,21 @@
-//! All file I/O of uploads: where their bytes live on disk, how they get there (a complete
-//! temporary file renamed into place, so a crash never leaves a partial file visible), and
-//! deleting them. Also the filename rules of PROTOCOL.md §8.5 (Content-Disposition in and
-//! out, the sanitised name stored on disk).
+//! All file I/O of the server's data: where uploads live on disk, how they get there (a
+//! complete temporary file renamed into place, so a crash never leaves a partial file
+//! visible), reading and deleting them, and the temporary files large request bodies are
+//! spooled to. Also the filename rules of PROTOCOL.md §8.5: the stored name (cleaned from
+//! the upload's Content-Disposition, parsed by `sogs_client::disposition`) and the sanitised
+//! name on disk.
 
 use crate::db::files::NewFile;
+use crate::db::rooms::RoomRow;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use sogs_client::disposition;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
+use tokio_util::io::ReaderStream;
 
 /// New uploads expire after this long unless attached to a post or made a room image.
 pub const NEW_UPLOAD_LIFETIME_SECS: f64 = 3600.0;
@@ -109,6 +115,13 @@ impl FileStore {
         .await
     }
 
+    /// A new temporary file to spool a large request body into, in the temporary folder
+    /// (where the cleanup task sweeps up what a crash leaves behind).
+    pub fn spool(&self) -> io::Result<Spool> {
+        std::fs::create_dir_all(&self.tmp)?;
+        Ok(Spool(tempfile::NamedTempFile::new_in(&self.tmp)?))
+    }
+
     /// The absolute path and size of a stored file; `None` when its bytes are missing.
     pub async fn stat(&self, rel: &str) -> io::Result<Option<(PathBuf, u64)>> {
         let Some(path) = self.absolute(rel) else {
@@ -134,6 +147,32 @@ impl FileStore {
     }
 }
 
+/// A request body being written to a temporary file (see [`FileStore::spool`]).
+pub struct Spool(tempfile::NamedTempFile);
+
+impl Spool {
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.0.write_all(bytes)
+    }
+
+    /// The finished file; it is deleted when the returned path is dropped (unless an upload
+    /// moves it into place first).
+    pub fn finish(self) -> tempfile::TempPath {
+        self.0.into_temp_path()
+    }
+}
+
+/// The whole content of a spooled body or stored file, for what must hold it in memory (an
+/// embedded `/batch` or onion reply, an onion body).
+pub async fn read_whole(path: &Path) -> io::Result<Bytes> {
+    tokio::fs::read(path).await.map(Bytes::from)
+}
+
+/// A stored file as a stream of chunks, for a download.
+pub async fn open_stream(path: &Path) -> io::Result<ReaderStream<tokio::fs::File>> {
+    Ok(ReaderStream::new(tokio::fs::File::open(path).await?))
+}
+
 /// Records a new upload and stores its bytes; returns its id. If the bytes cannot be stored
 /// the row is removed again. (A crash between the two leaves a row without bytes: downloads
 /// answer 404 and the cleanup task removes it when it expires.)
@@ -156,6 +195,41 @@ pub async fn store_upload(
         ));
     }
     Ok(row.id)
+}
+
+/// Stores a local file (the CLI's `--image`) as an operator upload of `room`, by copying it;
+/// returns its id. Only a non-empty regular file of at most `max_bytes` is accepted.
+pub async fn store_local_file(
+    db: &Db,
+    files: &FileStore,
+    room: &RoomRow,
+    path: &Path,
+    max_bytes: u64,
+    now: f64,
+) -> anyhow::Result<i64> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() || meta.len() == 0 {
+        bail!("{}: not a non-empty file", path.display());
+    }
+    if meta.len() > max_bytes {
+        bail!(
+            "{}: {} bytes is over the upload limit of {max_bytes} bytes",
+            path.display(),
+            meta.len(),
+        );
+    }
+    let filename = path
+        .file_name()
+        .and_then(|n| clean_filename(&n.to_string_lossy()));
+    let new = NewFile {
+        room: room.id,
+        uploader: None,
+        size: i64::try_from(meta.len())?,
+        uploaded: now,
+        expiry: Some(now + NEW_UPLOAD_LIFETIME_SECS),
+        filename: filename.as_deref(),
+    };
+    Ok(store_upload(db, files, &room.token, &new, Source::Copy(path)).await?)
 }
 
 enum OwnedSource {
@@ -262,127 +336,16 @@ pub fn disk_name(name: Option<&str>) -> String {
     out
 }
 
-/// The filename a `Content-Disposition` header carries: `filename*=UTF-8''…` (RFC 5987,
-/// preferred) or `filename="…"` / `filename=…`. Returned cleaned (see [`clean_filename`]).
+/// The filename of an upload's `Content-Disposition` header (parsed by
+/// [`sogs_client::disposition`]), cleaned for storage (see [`clean_filename`]).
 pub fn filename_from_content_disposition(value: &str) -> Option<String> {
-    let mut plain = None;
-    let mut extended = None;
-    for (key, val) in disposition_params(value) {
-        match key.to_ascii_lowercase().as_str() {
-            "filename*" => extended = extended.or_else(|| decode_ext_value(&val)),
-            "filename" => plain = plain.or(Some(val)),
-            _ => {}
-        }
-    }
-    extended.or(plain).and_then(|n| clean_filename(&n))
-}
-
-/// `key=value` parameters after the disposition type; quoted values are unescaped.
-fn disposition_params(value: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut chars = value.chars().peekable();
-    // Skip the disposition type.
-    for c in chars.by_ref() {
-        if c == ';' {
-            break;
-        }
-    }
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ';') {
-            chars.next();
-        }
-        let mut key = String::new();
-        while let Some(&c) = chars.peek() {
-            if c == '=' || c == ';' {
-                break;
-            }
-            key.push(c);
-            chars.next();
-        }
-        if key.is_empty() && chars.peek().is_none() {
-            break;
-        }
-        let mut val = String::new();
-        if chars.peek() == Some(&'=') {
-            chars.next();
-            while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                chars.next();
-            }
-            if chars.peek() == Some(&'"') {
-                chars.next();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => val.extend(chars.next()),
-                        c => val.push(c),
-                    }
-                }
-                // Anything after the closing quote up to the next ';' is ignored.
-                for c in chars.by_ref() {
-                    if c == ';' {
-                        break;
-                    }
-                }
-            } else {
-                for c in chars.by_ref() {
-                    if c == ';' {
-                        break;
-                    }
-                    val.push(c);
-                }
-                val = val.trim_end().to_owned();
-            }
-        }
-        out.push((key.trim().to_owned(), val));
-        if chars.peek().is_none() {
-            break;
-        }
-    }
-    out
-}
-
-/// RFC 5987 `charset'language'percent-encoded`: UTF-8 (invalid bytes replaced) or ISO-8859-1.
-fn decode_ext_value(v: &str) -> Option<String> {
-    let mut parts = v.splitn(3, '\'');
-    let (charset, _lang, encoded) = (parts.next()?, parts.next()?, parts.next()?);
-    let bytes: Vec<u8> = percent_decode_str(encoded).collect();
-    match charset.to_ascii_lowercase().as_str() {
-        "utf-8" => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        "iso-8859-1" => Some(bytes.iter().map(|&b| char::from(b)).collect()),
-        _ => None,
-    }
-}
-
-/// RFC 5987 `attr-char`s stay as they are; everything else is percent-encoded.
-const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'!')
-    .remove(b'#')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'+')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'^')
-    .remove(b'_')
-    .remove(b'`')
-    .remove(b'|')
-    .remove(b'~');
-
-/// The `Content-Disposition` of a download: `attachment` or
-/// `attachment; filename*=UTF-8''<percent-encoded name>`.
-pub fn content_disposition(filename: Option<&str>) -> String {
-    match filename.filter(|n| !n.is_empty()) {
-        Some(name) => format!(
-            "attachment; filename*=UTF-8''{}",
-            utf8_percent_encode(name, ATTR_CHAR)
-        ),
-        None => "attachment".into(),
-    }
+    disposition::filename_from_content_disposition(value).and_then(|n| clean_filename(&n))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sogs_client::disposition::content_disposition;
 
     #[test]
     fn content_disposition_forms() {

@@ -14,7 +14,7 @@
 //! benchmark `server/benches/onion.rs` for the measured cost).
 
 use crate::error::ApiError;
-use crate::http::{split_target, Body, Method, Request, Response, OCTET, TEXT};
+use crate::http::{embedded_headers, Body, Method, Request, Response, OCTET, TEXT};
 use crate::routes::{self, AuthMode};
 use crate::state::AppState;
 use bytes::Bytes;
@@ -83,9 +83,8 @@ fn invalid_outer(e: &OnionError) -> Response {
 async fn outer_body(body: &Body) -> Result<Bytes, ApiError> {
     match body {
         Body::Memory(b) => Ok(b.clone()),
-        Body::File { path, .. } => tokio::fs::read(path)
+        Body::File { path, .. } => crate::files::read_whole(path)
             .await
-            .map(Bytes::from)
             .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("reading onion body"))),
     }
 }
@@ -133,32 +132,14 @@ pub fn inner_request(
     if !endpoint.starts_with('/') {
         return Err(Response::text(400, INVALID_V4));
     }
-    let (path, query) = split_target(endpoint)
-        .ok_or_else(|| ApiError::bad_request("Invalid percent-encoding in path").into_response())?;
-    let headers = headers
-        .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .filter(|(k, _)| k != "content-length")
-        .collect();
-    Ok(Request {
-        method,
-        path,
-        query,
-        headers,
-        body: Body::Memory(body.into()),
-        body_hash: None,
-        peer,
-    })
+    Request::embedded(method, endpoint, headers, body, peer)
+        .ok_or_else(|| ApiError::bad_request("Invalid percent-encoding in path").into_response())
 }
 
 /// The v4 reply metadata headers: lower-case names, no `content-length`, and always a
 /// `content-type` (the apps switch on its exact value).
 fn reply_headers(headers: Vec<(String, String)>) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = headers
-        .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .filter(|(k, _)| k != "content-length")
-        .collect();
+    let mut out: BTreeMap<String, String> = embedded_headers(headers);
     out.entry("content-type".into())
         .or_insert_with(|| OCTET.into());
     out

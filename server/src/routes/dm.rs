@@ -10,18 +10,6 @@ use serde::{Deserialize, Serialize};
 use sogs_client::encoding::{b64_decode, b64_encode};
 use utoipa::ToSchema;
 
-const LIMIT_DEFAULT: i64 = 100;
-const LIMIT_MAX: i64 = 256;
-
-/// A DM recipient in the path: a `15` (or `25`) id, 66 hex digits; anything else does not
-/// match the route.
-pub fn recipient_id(s: &str) -> Option<&str> {
-    let ok = s.len() == 66
-        && (s.starts_with("15") || s.starts_with("25"))
-        && s.bytes().all(|b| b.is_ascii_hexdigit());
-    ok.then_some(s)
-}
-
 /// A direct message.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DirectMessage {
@@ -91,13 +79,7 @@ pub async fn send(ctx: &Ctx<'_>, recipient: &str) -> ApiResult<Response> {
         ));
     }
     if let Some((count, per)) = ctx.st.config.dm_rate_limit {
-        ctx.st
-            .limiters
-            .check(Action::DirectMessage, user.id, count, per as f64)
-            .map_err(|retry_after_secs| ApiError::RateLimited {
-                retry_after_secs,
-                reason: "Rate limited".into(),
-            })?;
+        ctx.rate_limit(Action::DirectMessage, user.id, count, per as f64)?;
     }
     let now = ctx.st.now();
     let row = db
@@ -114,10 +96,7 @@ pub async fn send(ctx: &Ctx<'_>, recipient: &str) -> ApiResult<Response> {
 
 async fn list(ctx: &Ctx<'_>, mailbox: Mailbox, since: Option<i64>) -> ApiResult<Response> {
     let user = ctx.require_blinded()?;
-    let limit = ctx
-        .int_query("limit")?
-        .unwrap_or(LIMIT_DEFAULT)
-        .clamp(1, LIMIT_MAX);
+    let limit = ctx.list_limit()?;
     let rows = ctx
         .st
         .db

@@ -7,11 +7,11 @@ use crate::db::files::NewFile;
 use crate::domain::perms::Permissions;
 use crate::error::{ApiError, ApiResult};
 use crate::files::{
-    content_disposition, filename_from_content_disposition, store_upload, Source,
-    NEW_UPLOAD_LIFETIME_SECS,
+    filename_from_content_disposition, store_upload, Source, NEW_UPLOAD_LIFETIME_SECS,
 };
 use crate::http::{Response, ResponseBody, OCTET};
 use serde::Serialize;
+use sogs_client::disposition::content_disposition;
 use std::time::{Duration, UNIX_EPOCH};
 use utoipa::ToSchema;
 

@@ -2,7 +2,7 @@
 
 use super::{dispatch, AuthMode, Ctx};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{split_target, Body, Method, Request, Response, JSON, OCTET};
+use crate::http::{Body, Method, Request, Response, JSON, OCTET};
 use crate::openapi::ApiDoc;
 use serde::{Deserialize, Serialize};
 use sogs_client::encoding::{b64_decode, b64_encode};
@@ -80,7 +80,8 @@ fn sub_request(sub: SubRequest, peer: Option<std::net::IpAddr>) -> ApiResult<Req
     if !sub.path.starts_with('/') {
         return Err(ApiError::bad_request("Sub-request path must start with /"));
     }
-    let (path, query) = split_target(&sub.path)
+    let headers = sub.headers.unwrap_or_default();
+    let mut req = Request::embedded(method, &sub.path, headers, Vec::new(), peer)
         .ok_or_else(|| ApiError::bad_request("Sub-request path is not valid UTF-8"))?;
     let bodies = [sub.json.is_some(), sub.b64.is_some(), sub.bytes.is_some()];
     let given = bodies.iter().filter(|b| **b).count();
@@ -90,7 +91,7 @@ fn sub_request(sub: SubRequest, peer: Option<std::net::IpAddr>) -> ApiResult<Req
                 "GET/DELETE sub-requests take no body",
             ))
         }
-        Method::Get | Method::Delete => (Vec::new(), None),
+        Method::Get | Method::Delete => return Ok(req),
         _ if given != 1 => {
             return Err(ApiError::bad_request(
                 "POST/PUT sub-requests need exactly one of json, b64, bytes",
@@ -99,48 +100,30 @@ fn sub_request(sub: SubRequest, peer: Option<std::net::IpAddr>) -> ApiResult<Req
         _ => match (sub.json, sub.b64, sub.bytes) {
             (Some(j), _, _) => (
                 serde_json::to_vec(&j).map_err(|e| ApiError::Internal(e.into()))?,
-                Some(JSON),
+                JSON,
             ),
             (_, Some(b), _) => (
                 b64_decode(&b).ok_or_else(|| ApiError::bad_request("Invalid b64 body"))?,
-                Some(OCTET),
+                OCTET,
             ),
-            (_, _, Some(s)) => (s.into_bytes(), Some(OCTET)),
+            (_, _, Some(s)) => (s.into_bytes(), OCTET),
             _ => return Err(ApiError::bad_request("Missing sub-request body")),
         },
     };
-    let mut headers: Vec<(String, String)> = sub
-        .headers
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect();
-    if let Some(ct) = content_type {
-        if !headers.iter().any(|(k, _)| k == "content-type") {
-            headers.push(("content-type".into(), ct.into()));
-        }
+    if req.header("content-type").is_none() {
+        req.headers
+            .push(("content-type".into(), content_type.into()));
     }
-    Ok(Request {
-        method,
-        path,
-        query,
-        headers,
-        body: Body::Memory(body.into()),
-        body_hash: None,
-        peer,
-    })
+    req.body = Body::Memory(body.into());
+    Ok(req)
 }
 
 /// Turns a response into a batch element (also used for onion replies).
 pub async fn sub_response(resp: Response) -> ApiResult<SubResponse> {
     let (code, headers, body) = resp
-        .into_bytes()
+        .into_embedded()
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let headers: BTreeMap<String, String> = headers
-        .into_iter()
-        .filter(|(k, _)| k != "content-length")
-        .collect();
     let is_json = headers.get("content-type").map(String::as_str) == Some(JSON);
     let body = match is_json {
         true => serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),

@@ -1,7 +1,7 @@
 //! Messages: polling, retrieval, posting (with content filters and probation), editing,
 //! deleting and pinning.
 
-use super::{users, Ctx, Need};
+use super::{Ctx, Need};
 use crate::db::messages::{MessageRow, NewMessage, Viewer};
 use crate::db::rooms::RoomRow;
 use crate::db::users::UserRow;
@@ -10,15 +10,13 @@ use crate::domain::message::{group_reactions, Message};
 use crate::domain::perms::Permissions;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
-use crate::limits::{Action, DEFAULT_POST_LIMIT};
+use crate::limits::{post_limit, Action};
 use serde::Deserialize;
 use sogs_client::blinding::verify_message_signature;
 use sogs_client::encoding::b64_decode;
 use sogs_client::ids::SessionId;
 use utoipa::ToSchema;
 
-const LIMIT_DEFAULT: i64 = 100;
-const LIMIT_MAX: i64 = 256;
 const REACTORS_DEFAULT: i64 = 4;
 const REACTORS_MAX: i64 = 20;
 
@@ -27,13 +25,6 @@ fn viewer(ctx: &Ctx<'_>, perms: &Permissions) -> Viewer {
         user: ctx.viewer_id(),
         moderator: perms.moderator,
     }
-}
-
-fn limit(ctx: &Ctx<'_>) -> ApiResult<i64> {
-    Ok(ctx
-        .int_query("limit")?
-        .unwrap_or(LIMIT_DEFAULT)
-        .clamp(1, LIMIT_MAX))
 }
 
 fn reactors(ctx: &Ctx<'_>) -> ApiResult<usize> {
@@ -76,6 +67,31 @@ async fn render(
         .collect())
 }
 
+/// Message `id` of `room` unless it is missing or deleted (404).
+async fn live_message(ctx: &Ctx<'_>, room: &RoomRow, id: i64) -> ApiResult<MessageRow> {
+    ctx.st
+        .db
+        .message_by_id(id)
+        .await?
+        .filter(|m| m.room == room.id && !m.is_deleted())
+        .ok_or(ApiError::NotFound)
+}
+
+/// Message `id` of `room` if it is a regular message (see [`MessageRow::is_regular`]); 404
+/// otherwise.
+pub(crate) async fn regular_message(
+    ctx: &Ctx<'_>,
+    room: &RoomRow,
+    id: i64,
+) -> ApiResult<MessageRow> {
+    let msg = live_message(ctx, room, id).await?;
+    if msg.is_regular() {
+        Ok(msg)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
 /// Whether a viewer may see a (non-filtered) message under the whisper rules.
 fn can_see(row: &MessageRow, ctx: &Ctx<'_>, perms: &Permissions) -> bool {
     if row.filtered {
@@ -100,7 +116,7 @@ pub async fn since(ctx: &Ctx<'_>, token: &str, seqno: i64) -> ApiResult<Response
     let (room, perms) = ctx.room(token, Need::Read).await?;
     ctx.touch_room(&room).await?;
     let with_r = ctx.req.query_param("t").is_some_and(|t| t.contains('r'));
-    let (limit, reactors) = (limit(ctx)?, reactors(ctx)?);
+    let (limit, reactors) = (ctx.list_limit()?, reactors(ctx)?);
     let rows = ctx
         .st
         .db
@@ -129,7 +145,7 @@ pub async fn before(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> 
 async fn list_before(ctx: &Ctx<'_>, token: &str, before: Option<i64>) -> ApiResult<Response> {
     let (room, perms) = ctx.room(token, Need::Read).await?;
     ctx.touch_room(&room).await?;
-    let (limit, reactors) = (limit(ctx)?, reactors(ctx)?);
+    let (limit, reactors) = (ctx.list_limit()?, reactors(ctx)?);
     let rows = ctx
         .st
         .db
@@ -148,13 +164,10 @@ async fn list_before(ctx: &Ctx<'_>, token: &str, before: Option<i64>) -> ApiResu
 pub async fn get_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
     let (room, perms) = ctx.room(token, Need::Read).await?;
     ctx.touch_room(&room).await?;
-    let row = ctx
-        .st
-        .db
-        .message_by_id(id)
-        .await?
-        .filter(|m| m.room == room.id && !m.is_deleted() && can_see(m, ctx, &perms))
-        .ok_or(ApiError::NotFound)?;
+    let row = live_message(ctx, &room, id).await?;
+    if !can_see(&row, ctx, &perms) {
+        return Err(ApiError::NotFound);
+    }
     let mut msgs = render(ctx, vec![row], reactors(ctx)?, None).await?;
     let msg = msgs.pop().ok_or(ApiError::NotFound)?;
     Ok(Response::json(200, &msg))
@@ -263,17 +276,8 @@ pub async fn post_message(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
     let files = body.file_ids()?;
     let filtered = screen_content(ctx, &room, &perms, user, &data).await?;
     if !perms.admin {
-        let (count, per) = match (room.rate_limit_posts, room.rate_limit_interval) {
-            (Some(n), Some(secs)) => (u32::try_from(n).unwrap_or(0), secs),
-            _ => DEFAULT_POST_LIMIT,
-        };
-        ctx.st
-            .limiters
-            .check(Action::Post(room.id), user.id, count, per)
-            .map_err(|retry_after_secs| ApiError::RateLimited {
-                retry_after_secs,
-                reason: "Rate limited".into(),
-            })?;
+        let (count, per) = post_limit(room.rate_limit_posts, room.rate_limit_interval);
+        ctx.rate_limit(Action::Post(room.id), user.id, count, per)?;
     }
     let now = ctx.st.now();
     let whisper_to = match whisper_to {
@@ -315,13 +319,7 @@ pub async fn edit_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Resp
     let user = ctx.require_user()?;
     let (room, perms) = ctx.room(token, Need::Write).await?;
     let body: PostBody = ctx.json()?;
-    let msg = ctx
-        .st
-        .db
-        .message_by_id(id)
-        .await?
-        .filter(|m| m.room == room.id && !m.is_deleted())
-        .ok_or(ApiError::NotFound)?;
+    let msg = live_message(ctx, &room, id).await?;
     if msg.author != user.id {
         return Err(ApiError::forbidden("Only the author may edit a message"));
     }
@@ -329,12 +327,12 @@ pub async fn edit_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Resp
     let files = body.file_ids()?;
     if screen_content(ctx, &room, &perms, user, &data).await? {
         // Silently filtered: nothing changes, and the author is not told.
-        return Ok(Response::json(200, &serde_json::json!({})));
+        return Ok(Response::empty_object());
     }
     let now = ctx.st.now();
     ctx.st.db.edit_message(&msg, &data, &signature, now).await?;
     attach_files(ctx, room.id, user.id, msg.id, &files, now).await?;
-    Ok(Response::json(200, &serde_json::json!({})))
+    Ok(Response::empty_object())
 }
 
 /// Delete a message: your own, or anyone's as a moderator.
@@ -345,20 +343,13 @@ pub async fn edit_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Resp
 pub async fn delete_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
     let user = ctx.require_user()?;
     let (room, perms) = ctx.room(token, Need::Write).await?;
-    let msg = ctx
-        .st
-        .db
-        .message_by_id(id)
-        .await?
-        .filter(|m| m.room == room.id && !m.is_deleted())
-        .ok_or(ApiError::NotFound)?;
+    let msg = live_message(ctx, &room, id).await?;
     if msg.author != user.id && !perms.moderator {
         return Err(ApiError::forbidden("You may only delete your own messages"));
     }
     ctx.st.db.delete_messages(&[msg.id], ctx.st.now()).await?;
     if msg.author != user.id {
-        users::log(
-            ctx,
+        ctx.log_moderation(
             "delete",
             Some(&room.token),
             Some(&msg.session_id),
@@ -366,7 +357,7 @@ pub async fn delete_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Re
         )
         .await?;
     }
-    Ok(Response::json(200, &serde_json::json!({})))
+    Ok(Response::empty_object())
 }
 
 /// Applies the room's probation and content filters to posted `data` (PROTOCOL.md §12.3):
@@ -435,12 +426,7 @@ pub async fn check_upload_probation(
 
 /// The room for pin/unpin: admins only, 403 also for anonymous callers.
 async fn admin_room(ctx: &Ctx<'_>, token: &str) -> ApiResult<(RoomRow, UserRow)> {
-    let room = ctx
-        .st
-        .db
-        .room_by_token(token)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let room = ctx.find_room(token).await?;
     let perms = ctx.perms(&room).await?;
     match &ctx.user {
         Some(u) if perms.admin => Ok((room, u.clone())),
@@ -457,20 +443,13 @@ async fn admin_room(ctx: &Ctx<'_>, token: &str) -> ApiResult<(RoomRow, UserRow)>
         (status = 404, description = "Not a regular message of this room")))]
 pub async fn pin(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
     let (room, admin) = admin_room(ctx, token).await?;
-    let msg = ctx
-        .st
-        .db
-        .message_by_id(id)
-        .await?
-        .filter(|m| m.room == room.id && !m.is_deleted() && !m.filtered && !m.is_whisper())
-        .ok_or(ApiError::NotFound)?;
+    let msg = regular_message(ctx, &room, id).await?;
     let info = ctx
         .st
         .db
         .pin_message(room.id, msg.id, admin.id, ctx.st.now())
         .await?;
-    users::log(
-        ctx,
+    ctx.log_moderation(
         "pin",
         Some(&room.token),
         Some(&msg.session_id),
@@ -483,24 +462,29 @@ pub async fn pin(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
     ))
 }
 
+/// Unpins one message (`Some(id)`) or all of them as the room's admin and logs it when
+/// anything was pinned. Returns how many were unpinned and the room's `info_updates`.
+async fn unpin_messages(ctx: &Ctx<'_>, token: &str, message: Option<i64>) -> ApiResult<(u64, i64)> {
+    let (room, _) = admin_room(ctx, token).await?;
+    let expiry = ctx.st.config.upload_expiry_secs;
+    let (n, info) = ctx.st.db.unpin(room.id, message, expiry).await?;
+    if n > 0 {
+        let detail = match message {
+            Some(id) => format!("message {id}"),
+            None => format!("all ({n} messages)"),
+        };
+        ctx.log_moderation("unpin", Some(&room.token), None, Some(detail))
+            .await?;
+    }
+    Ok((n, info))
+}
+
 /// Unpin one message; an id that is not pinned gives `unpinned: false`. Admins only.
 #[utoipa::path(post, path = "/room/{token}/unpin/{id}", tag = "messages",
     params(("token" = String, Path), ("id" = i64, Path)),
     responses((status = 200, description = "`{\"unpinned\": bool, \"info_updates\": n}`"), (status = 403, description = "Not an admin")))]
 pub async fn unpin(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
-    let (room, _) = admin_room(ctx, token).await?;
-    let expiry = ctx.st.config.upload_expiry_secs;
-    let (n, info) = ctx.st.db.unpin(room.id, Some(id), expiry).await?;
-    if n > 0 {
-        users::log(
-            ctx,
-            "unpin",
-            Some(&room.token),
-            None,
-            Some(format!("message {id}")),
-        )
-        .await?;
-    }
+    let (n, info) = unpin_messages(ctx, token, Some(id)).await?;
     Ok(Response::json(
         200,
         &serde_json::json!({ "unpinned": n > 0, "info_updates": info }),
@@ -512,19 +496,7 @@ pub async fn unpin(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Response> {
     params(("token" = String, Path)),
     responses((status = 200, description = "`{\"unpinned\": count, \"info_updates\": n}`"), (status = 403, description = "Not an admin")))]
 pub async fn unpin_all(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
-    let (room, _) = admin_room(ctx, token).await?;
-    let expiry = ctx.st.config.upload_expiry_secs;
-    let (n, info) = ctx.st.db.unpin(room.id, None, expiry).await?;
-    if n > 0 {
-        users::log(
-            ctx,
-            "unpin",
-            Some(&room.token),
-            None,
-            Some(format!("all ({n} messages)")),
-        )
-        .await?;
-    }
+    let (n, info) = unpin_messages(ctx, token, None).await?;
     Ok(Response::json(
         200,
         &serde_json::json!({ "unpinned": n, "info_updates": info }),

@@ -2,11 +2,13 @@
 //! or a decrypted onion request — is matched here and answered by one handler.
 
 use crate::auth;
+use crate::db::moderation::ModLogEntry;
 use crate::db::rooms::RoomRow;
 use crate::db::users::UserRow;
 use crate::domain::perms::Permissions;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Body, Method, Request, Response};
+use crate::limits::Action;
 use crate::state::AppState;
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
@@ -78,12 +80,22 @@ fn int(s: &str) -> Option<i64> {
         .flatten()
 }
 
-/// A user id parameter: 66 hex digits with a 05, 15 or 25 prefix (either case).
-fn sid(s: &str) -> Option<&str> {
+/// An id parameter: 66 hex digits (either case) starting with one of `prefixes`.
+fn id_param<'a>(s: &'a str, prefixes: &[&str]) -> Option<&'a str> {
     let ok = s.len() == 66
         && s.bytes().all(|b| b.is_ascii_hexdigit())
-        && ["05", "15", "25"].contains(&s.get(..2)?);
+        && prefixes.contains(&s.get(..2)?);
     ok.then_some(s)
+}
+
+/// A user id parameter: a 05, 15 or 25 id.
+fn sid(s: &str) -> Option<&str> {
+    id_param(s, &["05", "15", "25"])
+}
+
+/// A DM recipient: a blinded (15 or 25) id.
+fn blinded_id(s: &str) -> Option<&str> {
+    id_param(s, &["15", "25"])
 }
 
 fn token(s: &str) -> Option<&str> {
@@ -155,7 +167,7 @@ impl<'a> Route<'a> {
             (Get, ["inbox", "since", n]) => Self::InboxSince(int(n)?),
             (Get, ["outbox"]) => Self::Outbox,
             (Get, ["outbox", "since", n]) => Self::OutboxSince(int(n)?),
-            (Post, ["inbox", id]) => Self::SendDm(dm::recipient_id(id)?),
+            (Post, ["inbox", id]) => Self::SendDm(blinded_id(id)?),
             (Delete, ["inbox"]) => Self::ClearInbox,
             (Post, ["oxen", "v4", "lsrpc"]) => Self::OnionV4,
             (Post, ["oxen" | "loki", "v3", "lsrpc"]) => Self::OnionV3,
@@ -317,22 +329,33 @@ impl<'a> Ctx<'a> {
         self.user.as_ref().map(|u| u.id)
     }
 
+    /// The caller's effective permissions in a room.
     pub async fn perms(&self, room: &RoomRow) -> ApiResult<Permissions> {
-        let ovr = match &self.user {
+        self.perms_of(room, self.user.as_ref()).await
+    }
+
+    /// Anyone's effective permissions in a room (`None` = anonymous).
+    pub async fn perms_of(&self, room: &RoomRow, user: Option<&UserRow>) -> ApiResult<Permissions> {
+        let ovr = match user {
             Some(u) => self.st.db.override_row(room.id, u.id).await?,
             None => None,
         };
-        Ok(Permissions::compute(room, self.user.as_ref(), ovr.as_ref()))
+        Ok(Permissions::compute(room, user, ovr.as_ref()))
+    }
+
+    /// The room with this token (case-insensitively), before any permission check; 404 if
+    /// there is none.
+    pub async fn find_room(&self, token: &str) -> ApiResult<RoomRow> {
+        self.st
+            .db
+            .room_by_token(token)
+            .await?
+            .ok_or(ApiError::NotFound)
     }
 
     /// Looks up a room (case-insensitively) and checks the caller may do `need` in it.
     pub async fn room(&self, token: &str, need: Need) -> ApiResult<(RoomRow, Permissions)> {
-        let room = self
-            .st
-            .db
-            .room_by_token(token)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+        let room = self.find_room(token).await?;
         let perms = self.perms(&room).await?;
         let denied = |what: &str| {
             Err(ApiError::forbidden(format!(
@@ -378,6 +401,55 @@ impl<'a> Ctx<'a> {
                 ApiError::bad_request(format!("Invalid query parameter '{name}': not an integer"))
             }),
         }
+    }
+
+    /// `?limit=` of a message or DM listing: 1–256, default 100.
+    pub fn list_limit(&self) -> ApiResult<i64> {
+        const DEFAULT: i64 = 100;
+        const MAX: i64 = 256;
+        Ok(self.int_query("limit")?.unwrap_or(DEFAULT).clamp(1, MAX))
+    }
+
+    /// Takes one unit of `action` for `user` under a quota of `count` per `per_secs`; 429
+    /// with `Retry-After` once it is used up.
+    pub fn rate_limit(
+        &self,
+        action: Action,
+        user: i64,
+        count: u32,
+        per_secs: f64,
+    ) -> ApiResult<()> {
+        self.st
+            .limiters
+            .check(action, user, count, per_secs)
+            .map_err(|retry_after_secs| ApiError::RateLimited {
+                retry_after_secs,
+                reason: "Rate limited".into(),
+            })
+    }
+
+    /// Writes a moderation log row with the caller as actor (and an info event).
+    pub async fn log_moderation(
+        &self,
+        action: &str,
+        room: Option<&str>,
+        target: Option<&str>,
+        detail: Option<String>,
+    ) -> ApiResult<()> {
+        let actor = self
+            .user
+            .as_ref()
+            .map_or("anonymous", |u| u.session_id.as_str());
+        let entry = ModLogEntry {
+            actor,
+            action,
+            room,
+            target,
+            detail,
+        };
+        self.st.db.log_moderation(self.st.now(), &entry).await?;
+        tracing::info!(action, room, target, "moderation");
+        Ok(())
     }
 
     /// Records room activity for an authenticated caller.

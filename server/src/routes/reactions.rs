@@ -3,6 +3,8 @@
 
 use super::{Ctx, Need};
 use crate::db::reactions::{ReactionChange, ReactionError, ReactionResult};
+use crate::db::rooms::RoomRow;
+use crate::db::users::UserRow;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
 use serde::Serialize;
@@ -58,6 +60,17 @@ fn outcome(r: ReactionResult) -> ApiResult<ReactionChange> {
     })
 }
 
+/// The caller and room of a change to the caller's own reaction, and the checked reaction.
+async fn own_reaction<'c, 'r>(
+    ctx: &'c Ctx<'_>,
+    token: &str,
+    r: &'r str,
+) -> ApiResult<(&'c UserRow, RoomRow, &'r str)> {
+    let user = ctx.require_user()?;
+    let (room, _) = ctx.room(token, Need::Read).await?;
+    Ok((user, room, reaction(r)?))
+}
+
 /// Add your reaction to a message. The body is ignored (none or `{}`).
 #[utoipa::path(put, path = "/room/{token}/reaction/{id}/{reaction}", tag = "reactions",
     params(("token" = String, Path), ("id" = i64, Path),
@@ -65,20 +78,12 @@ fn outcome(r: ReactionResult) -> ApiResult<ReactionChange> {
     responses((status = 200, body = Added), (status = 400, description = "Bad reaction, or too many different reactions on the message"),
         (status = 403, description = "No read permission"), (status = 404, description = "No such regular message in this room")))]
 pub async fn add(ctx: &Ctx<'_>, token: &str, id: i64, r: &str) -> ApiResult<Response> {
-    let user = ctx.require_user()?;
-    let (room, _) = ctx.room(token, Need::Read).await?;
-    let r = reaction(r)?;
+    let (user, room, r) = own_reaction(ctx, token, r).await?;
+    let now = ctx.st.now();
     let res = ctx
         .st
         .db
-        .add_reaction(
-            room.id,
-            id,
-            user.id,
-            r,
-            ctx.st.now(),
-            MAX_DISTINCT_REACTIONS,
-        )
+        .add_reaction(room.id, id, user.id, r, now, MAX_DISTINCT_REACTIONS)
         .await?;
     let c = outcome(res)?;
     Ok(Response::json(
@@ -96,9 +101,7 @@ pub async fn add(ctx: &Ctx<'_>, token: &str, id: i64, r: &str) -> ApiResult<Resp
     responses((status = 200, body = Removed), (status = 400, description = "Bad reaction"),
         (status = 403, description = "No read permission"), (status = 404, description = "No such regular message in this room")))]
 pub async fn remove(ctx: &Ctx<'_>, token: &str, id: i64, r: &str) -> ApiResult<Response> {
-    let user = ctx.require_user()?;
-    let (room, _) = ctx.room(token, Need::Read).await?;
-    let r = reaction(r)?;
+    let (user, room, r) = own_reaction(ctx, token, r).await?;
     let res = ctx
         .st
         .db
@@ -146,12 +149,7 @@ pub async fn reactors(ctx: &Ctx<'_>, token: &str, id: i64, r: &str) -> ApiResult
     let (room, _) = ctx.room(token, Need::Read).await?;
     let r = reaction(r)?;
     let limit = ctx.int_query("limit")?.filter(|n| *n > 0);
-    ctx.st
-        .db
-        .message_by_id(id)
-        .await?
-        .filter(|m| m.room == room.id && !m.is_deleted() && !m.filtered && !m.is_whisper())
-        .ok_or(ApiError::NotFound)?;
+    super::messages::regular_message(ctx, &room, id).await?;
     let list = ctx.st.db.reaction_reactors(id, r, limit).await?;
     Ok(Response::json(200, &list))
 }

@@ -2,13 +2,15 @@
 //! scheduled changes, deleting all of a user's messages.
 
 use super::{users, Ctx, Need};
-use crate::db::rooms::{RoomRow, RoomUpdate};
+use crate::db::rooms::RoomRow;
 use crate::db::users::UserRow;
 use crate::domain::moderation::{
-    override_object, FutureChange, FutureEntry, JsonObject, PermissionChange,
+    describe_flags, override_object, FutureChange, FutureEntry, JsonObject, PermissionChange,
 };
 use crate::domain::perms::Permissions;
-use crate::domain::room::{CallerRoles, ModeratorLists, PinnedMessage, PollInfo, RoomInfo};
+use crate::domain::room::{
+    parse_room_update, CallerRoles, ModeratorLists, PinnedMessage, PollInfo, RoomInfo,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
 use serde_json::Value;
@@ -87,69 +89,6 @@ pub async fn poll_info(ctx: &Ctx<'_>, token: &str, info_updated: i64) -> ApiResu
     ))
 }
 
-/// Parses a `PUT /room` body (PROTOCOL.md §8.2): field types are checked strictly, control
-/// characters are stripped, an empty description removes it.
-pub fn parse_room_update(
-    body: &serde_json::Map<String, serde_json::Value>,
-) -> ApiResult<RoomUpdate> {
-    use serde_json::Value;
-    let mut upd = RoomUpdate::default();
-    for (key, value) in body {
-        match (key.as_str(), value) {
-            ("name", Value::String(s)) => {
-                upd.name = Some(s.chars().filter(|c| *c >= ' ').collect());
-            }
-            ("name", _) => return Err(ApiError::bad_request("'name' must be a string")),
-            ("description", Value::Null) => upd.description = Some(None),
-            ("description", Value::String(s)) => {
-                let clean: String = s
-                    .chars()
-                    .filter(|c| *c >= ' ' || *c == '\t' || *c == '\n')
-                    .collect();
-                upd.description = Some((!clean.is_empty()).then_some(clean));
-            }
-            ("description", _) => {
-                return Err(ApiError::bad_request(
-                    "'description' must be a string or null",
-                ))
-            }
-            ("image", v) => {
-                upd.image = Some(
-                    v.as_i64()
-                        .ok_or_else(|| ApiError::bad_request("'image' must be a file id"))?,
-                )
-            }
-            (
-                k @ ("default_read" | "default_accessible" | "default_write" | "default_upload"),
-                v,
-            ) => {
-                let flag = match v {
-                    Value::Null => None,
-                    Value::Bool(b) => Some(*b),
-                    Value::Number(n) => match n.as_i64() {
-                        Some(i) => Some(i != 0),
-                        None => {
-                            return Err(ApiError::bad_request(format!("'{k}' must be a boolean")))
-                        }
-                    },
-                    _ => return Err(ApiError::bad_request(format!("'{k}' must be a boolean"))),
-                };
-                match k {
-                    "default_read" => upd.default_read = flag,
-                    "default_accessible" => upd.default_accessible = flag,
-                    "default_write" => upd.default_write = flag,
-                    _ => upd.default_upload = flag,
-                }
-            }
-            _ => {}
-        }
-    }
-    if upd.is_empty() {
-        return Err(ApiError::bad_request("No room settings to change"));
-    }
-    Ok(upd)
-}
-
 /// Change a room's name, description, image or default permissions (admins only).
 #[utoipa::path(put, path = "/room/{token}", tag = "rooms",
     params(("token" = String, Path)),
@@ -170,8 +109,7 @@ pub async fn update_room(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
         })?;
     tracing::info!(room = %room.token, "room updated");
     let fields: Vec<&str> = body.keys().map(String::as_str).collect();
-    users::log(
-        ctx,
+    ctx.log_moderation(
         "room_update",
         Some(&room.token),
         None,
@@ -240,8 +178,7 @@ pub async fn set_user_permissions(ctx: &Ctx<'_>, token: &str, sid: &str) -> ApiR
         .db
         .set_permissions(room.id, target.id, &change)
         .await?;
-    users::log(
-        ctx,
+    ctx.log_moderation(
         "permission",
         Some(&room.token),
         Some(&target.session_id),
@@ -339,24 +276,12 @@ pub async fn add_future_permission(ctx: &Ctx<'_>, token: &str, sid: &str) -> Api
             [change.read, change.write, change.upload],
         )
         .await?;
-    let what: Vec<String> = [
-        ("read", change.read),
-        ("write", change.write),
-        ("upload", change.upload),
-    ]
-    .iter()
-    .filter_map(|(n, v)| v.map(|b| format!("{n}={b}")))
-    .collect();
-    users::log(
-        ctx,
+    let what = describe_flags(change.read, change.write, change.upload);
+    ctx.log_moderation(
         "permission",
         Some(&room.token),
         Some(&target.session_id),
-        Some(format!(
-            "scheduled {} in {} s",
-            what.join(" "),
-            change.in_secs
-        )),
+        Some(format!("scheduled {what} in {} s", change.in_secs)),
     )
     .await?;
     Ok(Response::json(
@@ -379,8 +304,7 @@ async fn delete_all_in(
         if !perms.moderator {
             return Ok(None);
         }
-        let ovr = ctx.st.db.override_row(room.id, target.id).await?;
-        if Permissions::compute(room, Some(target), ovr.as_ref()).admin && !perms.admin {
+        if ctx.perms_of(room, Some(target)).await?.admin && !perms.admin {
             return Ok(None);
         }
     }
@@ -390,8 +314,7 @@ async fn delete_all_in(
         .delete_all_by(room.id, target.id, ctx.st.now())
         .await?;
     if n > 0 && !own {
-        users::log(
-            ctx,
+        ctx.log_moderation(
             "delete",
             Some(&room.token),
             Some(&target.session_id),
@@ -412,7 +335,7 @@ pub async fn delete_all_in_room(ctx: &Ctx<'_>, token: &str, sid: &str) -> ApiRes
     let caller = ctx.require_user()?;
     let sid = users::session_param(ctx, sid)?;
     let db = &ctx.st.db;
-    let room = db.room_by_token(token).await?.ok_or(ApiError::NotFound)?;
+    let room = ctx.find_room(token).await?;
     let target = db
         .user_by_session_id(&sid)
         .await?
@@ -423,7 +346,7 @@ pub async fn delete_all_in_room(ctx: &Ctx<'_>, token: &str, sid: &str) -> ApiRes
             "You may not delete this user's messages",
         )),
         Some(0) => Err(ApiError::NotFound),
-        Some(_) => Ok(Response::json(200, &serde_json::json!({}))),
+        Some(_) => Ok(Response::empty_object()),
     }
 }
 

@@ -1,7 +1,6 @@
 //! Users: bans, unbans and moderator appointments (PROTOCOL.md §8.6, §11).
 
 use super::{Ctx, Need};
-use crate::db::moderation::ModLogEntry;
 use crate::db::rooms::RoomRow;
 use crate::db::users::UserRow;
 use crate::domain::moderation::{parse_timeout, JsonObject, RoleChange, Scope};
@@ -38,34 +37,6 @@ pub(crate) fn session_param(ctx: &Ctx<'_>, sid: &str) -> ApiResult<String> {
         return Err(ApiError::NotFound);
     }
     Ok(sid)
-}
-
-pub(crate) async fn log(
-    ctx: &Ctx<'_>,
-    action: &str,
-    room: Option<&str>,
-    target: Option<&str>,
-    detail: Option<String>,
-) -> ApiResult<()> {
-    let actor = ctx
-        .user
-        .as_ref()
-        .map_or("anonymous", |u| u.session_id.as_str());
-    ctx.st
-        .db
-        .log_moderation(
-            ctx.st.now(),
-            &ModLogEntry {
-                actor,
-                action,
-                room,
-                target,
-                detail,
-            },
-        )
-        .await?;
-    tracing::info!(action, room, target, "moderation");
-    Ok(())
 }
 
 /// The rooms a scoped action applies to, each with the caller's permissions there, after
@@ -133,10 +104,6 @@ async fn scope_rooms(
     }
 }
 
-fn ok_empty() -> ApiResult<Response> {
-    Ok(Response::json(200, &serde_json::json!({})))
-}
-
 /// Ban a user from rooms or server-wide, optionally for `timeout` seconds.
 #[utoipa::path(post, path = "/user/{sid}/ban", tag = "users",
     params(("sid" = String, Path, description = "05 or 15 id")),
@@ -169,12 +136,12 @@ pub async fn ban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
                 "Global moderators and admins cannot be banned",
             ));
         }
-        log(ctx, "ban", None, Some(&target.session_id), detail).await?;
-        return ok_empty();
+        ctx.log_moderation("ban", None, Some(&target.session_id), detail)
+            .await?;
+        return Ok(Response::empty_object());
     };
     for (room, perms) in &rooms {
-        let ovr = ctx.st.db.override_row(room.id, target.id).await?;
-        let theirs = Permissions::compute(room, Some(&target), ovr.as_ref());
+        let theirs = ctx.perms_of(room, Some(&target)).await?;
         if theirs.moderator && !perms.admin {
             return Err(ApiError::forbidden(
                 "Only an admin can ban a moderator of this room",
@@ -183,8 +150,7 @@ pub async fn ban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
     }
     for (room, _) in &rooms {
         ctx.st.db.ban_in_room(room.id, target.id, until).await?;
-        log(
-            ctx,
+        ctx.log_moderation(
             "ban",
             Some(&room.token),
             Some(&target.session_id),
@@ -192,7 +158,7 @@ pub async fn ban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
         )
         .await?;
     }
-    ok_empty()
+    Ok(Response::empty_object())
 }
 
 /// Lift a user's room bans or global ban.
@@ -210,23 +176,18 @@ pub async fn unban_user(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
     match rooms {
         None => {
             ctx.st.db.unban_global(target.id).await?;
-            log(ctx, "unban", None, Some(&target.session_id), None).await?;
+            ctx.log_moderation("unban", None, Some(&target.session_id), None)
+                .await?;
         }
         Some(rooms) => {
             for (room, _) in &rooms {
                 ctx.st.db.unban_in_room(room.id, target.id).await?;
-                log(
-                    ctx,
-                    "unban",
-                    Some(&room.token),
-                    Some(&target.session_id),
-                    None,
-                )
-                .await?;
+                ctx.log_moderation("unban", Some(&room.token), Some(&target.session_id), None)
+                    .await?;
             }
         }
     }
-    ok_empty()
+    Ok(Response::empty_object())
 }
 
 fn role_name(moderator: bool, admin: bool, visible: bool) -> String {
@@ -262,8 +223,7 @@ pub async fn set_moderator(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
                 target.visible_mod
             };
             db.set_global_role(target.id, m, a, visible).await?;
-            log(
-                ctx,
+            ctx.log_moderation(
                 "role",
                 None,
                 Some(&target.session_id),
@@ -288,8 +248,7 @@ pub async fn set_moderator(ctx: &Ctx<'_>, sid: &str) -> ApiResult<Response> {
                     current_visible
                 };
                 db.set_room_role(room.id, target.id, m, a, visible).await?;
-                log(
-                    ctx,
+                ctx.log_moderation(
                     "role",
                     Some(&room.token),
                     Some(&target.session_id),
