@@ -12,6 +12,10 @@ use futures_util::StreamExt;
 use sogs_client::signing::BodyHasher;
 use std::sync::Arc;
 
+/// How long the edge waits for the next chunk of a request body (a client that promises
+/// more bytes than it sends must not hold a request open forever).
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Upload bodies up to this size stay in memory; larger ones go to a temporary file.
 const SPOOL_THRESHOLD: usize = 256 * 1024;
 
@@ -71,7 +75,10 @@ async fn to_request(
     let mut mem: Vec<u8> = Vec::new();
     let mut spool: Option<Spool> = None;
     let mut len: u64 = 0;
-    while let Some(chunk) = payload.next().await {
+    while let Some(chunk) = tokio::time::timeout(BODY_TIMEOUT, payload.next())
+        .await
+        .map_err(|_| ApiError::bad_request("Request body timed out"))?
+    {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Bad request body: {e}")))?;
         len += chunk.len() as u64;
         if len > limit {

@@ -431,6 +431,8 @@ async fn batch_and_sequence(#[values(Backend::Sqlite, Backend::Postgres)] be: Ba
         json!([{"method": "POST", "path": format!("/room/{room}/message")}]),
         json!([{"method": "POST", "path": format!("/room/{room}/message"), "json": alice.post_body("x")}, {"method": "POST", "path": "/x", "b64": "!!!"}]),
         json!([{"method": "GET", "path": "/capabilities", "headers": {"a": 1}}]),
+        json!([{"method": "POST", "path": "/batch", "json": [{"method": "GET", "path": "/capabilities"}]}]),
+        json!([{"method": "POST", "path": "/sequence", "json": []}]),
     ] {
         let r = alice.client.post_json("/batch", &bad).await.unwrap();
         assert_eq!(r.status, 400, "{bad}");

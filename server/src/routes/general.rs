@@ -83,6 +83,12 @@ fn sub_request(sub: SubRequest, peer: Option<std::net::IpAddr>) -> ApiResult<Req
     let headers = sub.headers.unwrap_or_default();
     let mut req = Request::embedded(method, &sub.path, headers, Vec::new(), peer)
         .ok_or_else(|| ApiError::bad_request("Sub-request path is not valid UTF-8"))?;
+    // A batch inside a batch would recurse without bound (and exhaust the worker's stack).
+    if matches!(req.path.as_str(), "/batch" | "/sequence") {
+        return Err(ApiError::bad_request(
+            "Nested batch requests are not allowed",
+        ));
+    }
     let bodies = [sub.json.is_some(), sub.b64.is_some(), sub.bytes.is_some()];
     let given = bodies.iter().filter(|b| **b).count();
     let (body, content_type) = match method {
