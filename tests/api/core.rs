@@ -576,3 +576,48 @@ async fn large_json_bodies_are_parsed(#[values(Backend::Sqlite, Backend::Postgre
     assert_eq!(recent[0]["data"], body["data"]);
     app.shutdown().await;
 }
+
+#[rstest]
+#[tokio::test]
+async fn text_postgres_cannot_store_is_refused_or_ignored(
+    #[values(Backend::Sqlite, Backend::Postgres)] be: Backend,
+) {
+    let app = TestApp::spawn(be).await;
+    let room = app.room("nul").await;
+    app.make_mod(5, &room, true).await;
+    let admin = app.user(5);
+    // unknown keys of PUT /room are ignored (and not written to the moderation log)
+    let r = admin
+        .client
+        .put_json(
+            &format!("/room/{room}"),
+            &json!({"name": "Renamed", "x\u{0}y": 1}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (_, info) = admin.get_json(&format!("/room/{room}")).await;
+    assert_eq!(info["name"], json!("Renamed"));
+    // a reaction containing NUL is a clean 400
+    let id = admin.post_ok(&room, "react to me").await["id"]
+        .as_i64()
+        .unwrap();
+    let r = admin
+        .client
+        .request(
+            "PUT",
+            &format!("/room/{room}/reaction/{id}/a%00b"),
+            None,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = admin
+        .client
+        .request("PUT", &format!("/room/{room}/reaction/{id}/ok"), None, &[])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    app.shutdown().await;
+}

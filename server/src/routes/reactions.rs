@@ -42,7 +42,8 @@ pub struct Cleared {
 /// Checks a reaction from the path (already percent-decoded).
 fn reaction(r: &str) -> ApiResult<&str> {
     let n = r.chars().count();
-    if (1..=MAX_REACTION_CHARS).contains(&n) {
+    // NUL cannot be stored in a PostgreSQL text column; no emoji contains it.
+    if (1..=MAX_REACTION_CHARS).contains(&n) && !r.contains('\0') {
         Ok(r)
     } else {
         Err(ApiError::bad_request(format!(

@@ -108,7 +108,21 @@ pub async fn update_room(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
             ApiError::NotAcceptable("Image must be a file uploaded to this room".into())
         })?;
     tracing::info!(room = %room.token, "room updated");
-    let fields: Vec<&str> = body.keys().map(String::as_str).collect();
+    // Only the settings this route knows: other keys are client text (any length, NUL…).
+    const SETTINGS: [&str; 7] = [
+        "name",
+        "description",
+        "image",
+        "default_read",
+        "default_accessible",
+        "default_write",
+        "default_upload",
+    ];
+    let fields: Vec<&str> = body
+        .keys()
+        .map(String::as_str)
+        .filter(|k| SETTINGS.contains(k))
+        .collect();
     ctx.log_moderation(
         "room_update",
         Some(&room.token),
