@@ -128,7 +128,7 @@ impl Db {
             let mut tx = p.begin_write().await?;
             let seq: i64 = sqlx::query_scalar(BUMP_SEQ).bind(msg.room).fetch_one(&mut *tx).await?;
             sqlx::query(KEEP_HISTORY).bind(now).bind(msg.id).execute(&mut *tx).await?;
-            const UPD: &str = "UPDATE messages SET data = $1, signature = $2, edited = $3, seqno_data = $4, seqno = CASE WHEN seqno_reactions > $4 THEN seqno_reactions ELSE $4 END WHERE id = $5";
+            const UPD: &str = "UPDATE messages SET data = $1, signature = $2, edited = $3, seqno_data = $4, seqno = CASE WHEN seqno_reactions > $4 THEN seqno_reactions ELSE $4 END WHERE id = $5 AND data IS NOT NULL";
             sqlx::query(UPD).bind(data).bind(signature).bind(now).bind(seq).bind(msg.id).execute(&mut *tx).await?;
             tx.commit().await?;
         });
