@@ -220,22 +220,9 @@ pub async fn run_with(
     err: &mut dyn Write,
     time: Option<TimeSource>,
 ) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli: Cli = match crate::cli_args::parse(args, out, err) {
         Ok(c) => c,
-        Err(e) => {
-            let code = e.exit_code();
-            let text = e.render().to_string();
-            if code == 0 {
-                let _ = write!(out, "{text}");
-            } else {
-                let line = text
-                    .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("invalid usage");
-                let _ = writeln!(err, "{line}");
-            }
-            return code;
-        }
+        Err(code) => return code,
     };
     let home = match home_dir(cli.home.clone(), env) {
         Ok(h) => h,

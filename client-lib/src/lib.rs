@@ -27,6 +27,8 @@ pub mod url;
 
 #[cfg(feature = "http")]
 pub mod cli;
+#[cfg(feature = "args")]
+pub mod cli_args;
 #[cfg(feature = "http")]
 pub mod client;
 #[cfg(feature = "http")]

@@ -107,6 +107,8 @@ pub struct Config {
     pub dm_rate_limit: Option<(u32, u64)>,
     pub http_rate_limit: u32,
     pub log: String,
+    /// The configuration file that was read, if any (for "where I looked" messages).
+    pub config_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -127,15 +129,19 @@ impl Config {
             dm_rate_limit: Some((20, 60)),
             http_rate_limit: 0,
             log: "info".into(),
+            config_file: None,
         }
     }
 
     /// Loads `file` (or `sogs.toml` if it exists and no file was named), then applies the
     /// `SOGS_*` variables of `env`, then validates.
     pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> anyhow::Result<Self> {
-        let raw = match file {
+        let config_file = match file {
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(PathBuf::from("sogs.toml")).filter(|p| p.exists()),
+        };
+        let raw = match &config_file {
             Some(path) => read_file(path)?,
-            None if Path::new("sogs.toml").exists() => read_file(Path::new("sogs.toml"))?,
             None => RawConfig::default(),
         };
         let mut values: Vec<(&str, Option<String>)> = vec![
@@ -167,6 +173,7 @@ impl Config {
 
         let data_dir = PathBuf::from(get("data_dir").unwrap_or("./sogs-data"));
         let mut cfg = Self::for_data_dir(data_dir.clone());
+        cfg.config_file = config_file;
         if let Some(v) = get("listen") {
             cfg.listen = v
                 .parse()
@@ -190,11 +197,14 @@ impl Config {
         }
         if let Some(v) = get("upload_expiry_days") {
             let days: f64 = parse_num("upload_expiry_days", v)?;
+            if !days.is_finite() || days < 0.0 {
+                bail!("upload_expiry_days: `{v}` must be 0 (never expire) or more");
+            }
             cfg.upload_expiry_secs = (days > 0.0).then_some(days * 86400.0);
         }
         if let Some(v) = get("dm_expiry_days") {
             let days: f64 = parse_num("dm_expiry_days", v)?;
-            if days <= 0.0 {
+            if !days.is_finite() || days <= 0.0 {
                 bail!("dm_expiry_days: must be greater than 0");
             }
             cfg.dm_expiry_secs = days * 86400.0;
@@ -206,6 +216,11 @@ impl Config {
             cfg.http_rate_limit = parse_num("http_rate_limit", v)?;
         }
         if let Some(v) = get("log") {
+            tracing_subscriber::EnvFilter::try_new(v).map_err(|e| {
+                anyhow!(
+                    "log: `{v}` is not a tracing filter ({e}); e.g. `info` or `sogs_server=debug`"
+                )
+            })?;
             cfg.log = v.to_owned();
         }
         Ok(cfg)
@@ -223,7 +238,19 @@ impl Config {
 fn read_file(path: &Path) -> anyhow::Result<RawConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading config file {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| anyhow!("config file {}: {}", path.display(), e.message()))
+    toml::from_str(&text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(" (line {line}, column {column})")
+            })
+            .unwrap_or_default();
+        let message = e.message().trim().replace('\n', "; ");
+        anyhow!("config file {}{at}: {message}", path.display())
+    })
 }
 
 fn scalar(v: toml::Value) -> String {
@@ -327,6 +354,26 @@ mod tests {
         assert!(err.to_string().starts_with("listen:"), "{err}");
         let err = Config::load_from(None, &env(&[("SOGS_UPLOAD_MAX_BYTES", "x")])).unwrap_err();
         assert!(err.to_string().starts_with("upload_max_bytes:"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_and_syntax_errors_say_where() {
+        for (var, value, key) in [
+            ("SOGS_UPLOAD_EXPIRY_DAYS", "-1", "upload_expiry_days:"),
+            ("SOGS_DM_EXPIRY_DAYS", "NaN", "dm_expiry_days:"),
+            ("SOGS_LOG", "sogs_server=loud", "log:"),
+        ] {
+            let err = Config::load_from(None, &env(&[(var, value)])).unwrap_err();
+            assert!(err.to_string().starts_with(key), "{var}: {err}");
+        }
+        let cfg = Config::load_from(None, &env(&[("SOGS_UPLOAD_EXPIRY_DAYS", "0")])).unwrap();
+        assert_eq!(cfg.upload_expiry_secs, None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\nbase_url = http://x\n").unwrap();
+        let err = Config::load_from(Some(&path), &[]).unwrap_err().to_string();
+        assert!(err.contains("(line 2, column 12)"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod datadir;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -42,9 +43,7 @@ pub struct Built {
 
 /// Opens the database (running migrations), loads or creates the key, and binds the port.
 pub async fn build(config: Config, clock: Clock, workers: usize) -> anyhow::Result<Built> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data folder {}", config.data_dir.display()))?;
-    let keys = keys::ServerKeys::load_or_create(&config.key_path())?;
+    let keys = datadir::prepare(&config, datadir::Open::CreateIfMissing)?;
     let db = db::Db::connect(&config.database).await?;
     let listener =
         TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
@@ -95,8 +94,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         addr = %built.addr,
         engine = built.state.db.engine(),
         pubkey = %built.state.keys.public_hex(),
+        base_url = %built.state.config.base_url,
         "listening"
     );
+    if let Some(warning) = cli::unreachable_url_warning(&built.state.config) {
+        tracing::warn!("{warning}");
+    }
     let cleanup = tokio::spawn(cleanup::run_forever(built.state.clone()));
     let handle = built.server.handle();
     let server = tokio::spawn(built.server);

@@ -120,12 +120,27 @@ async fn serve_and_stop(db: Option<&str>) {
         .await
         .unwrap();
     assert_eq!(rooms[0]["token"], "lobby");
-    // bad usage exits 2 with one line on stderr
+    // bad usage exits 2 with clap's whole message on stderr (what is missing, the usage line)
     let out = sogs(dir.path(), db, port, &["room", "add"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: the following required arguments"),
+        "{err}"
+    );
+    assert!(
+        err.contains("<TOKEN>") && err.contains("Usage: sogs room add"),
+        "{err}"
+    );
+    // no terminal on stdin: a room delete without --yes is refused and the room stays
+    let out = sogs(dir.path(), db, port, &["room", "delete", "lobby"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
 
     // SIGTERM stops it cleanly
     let pid = child.id().to_string();

@@ -555,7 +555,14 @@ async fn room_image_survives_expiry(#[values(Backend::Sqlite, Backend::Postgres)
 
     // The operator sets a new image from a file; the old one expires and is cleaned up.
     let path = app.dir.path().join("new logo 🎨.png");
+    // a text file is refused as a room image; a real PNG header is accepted
     std::fs::write(&path, b"new image bytes").unwrap();
+    let (code, _, err) = app
+        .cli(&["room", "update", "lobby", "--image", path.to_str().unwrap()])
+        .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("not a PNG, JPEG, GIF or WebP image"), "{err}");
+    std::fs::write(&path, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR new image bytes").unwrap();
     let (code, out, err) = app
         .cli(&["room", "update", "lobby", "--image", path.to_str().unwrap()])
         .await;
@@ -568,7 +575,7 @@ async fn room_image_survives_expiry(#[values(Backend::Sqlite, Backend::Postgres)
         format!("updated room lobby: image=file {new_img}")
     );
     let d = admin.client.download_file(&room, new_img).await.unwrap();
-    assert_eq!(d.bytes, b"new image bytes");
+    assert_eq!(d.bytes, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR new image bytes");
     assert_eq!(d.filename.as_deref(), Some("new logo 🎨.png"));
     assert_eq!(status_of(&admin, &room, img).await, 404);
     app.clock.advance(30.0 * 86400.0);

@@ -86,6 +86,7 @@ async fn users_roles_and_blinding_migration(
         .unwrap();
     assert!(new.moderator && !new.admin && new.visible_mod);
     assert_eq!(new.created, 5.0);
+    assert_eq!(new.appointed_as, Some(format!("05{}", "11".repeat(32))));
     let ovr = db.override_row(room.id, new.id).await.unwrap().unwrap();
     assert!(ovr.moderator && ovr.admin && !ovr.visible_mod);
     assert!(db.override_row(room.id, old.id).await.unwrap().is_none());
@@ -103,7 +104,12 @@ async fn users_roles_and_blinding_migration(
     assert_eq!(mods[0].session_id, new_id);
     assert_eq!(
         db.room_appointments(room.id).await.unwrap(),
-        vec![(new_id.clone(), true, false)]
+        vec![(
+            new_id.clone(),
+            true,
+            false,
+            Some(format!("05{}", "11".repeat(32)))
+        )]
     );
     assert_eq!(db.global_moderators().await.unwrap().len(), 1);
     // info_updates: 1 for a new room, then one per role change (room: appointment; global:

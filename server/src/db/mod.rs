@@ -2,9 +2,10 @@
 //! once through `on_pool!`, dialect differences are explicit `match`es.
 
 use crate::config::DatabaseUrl;
-use anyhow::Context;
-use sqlx::postgres::PgPoolOptions;
+use anyhow::{bail, Context};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, PgConnection};
 use sqlx::{PgPool, SqlitePool};
 use std::time::Duration;
 
@@ -58,18 +59,40 @@ pub enum Db {
 
 pub type DbResult<T> = Result<T, sqlx::Error>;
 
+/// How long start-up waits for PostgreSQL to answer before giving up.
+pub const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The innermost message of a driver error ("Connection refused (os error 111)"), without
+/// the layers that repeat it.
+fn root_cause(e: &sqlx::Error) -> String {
+    let mut source: &dyn std::error::Error = e;
+    while let Some(inner) = source.source() {
+        source = inner;
+    }
+    source.to_string()
+}
+
 impl Db {
-    /// Connects and runs pending migrations.
+    /// Connects and runs pending migrations, creating a missing SQLite file.
     pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Self> {
+        Self::open(url, true).await
+    }
+
+    /// Connects and runs pending migrations; `create` = false refuses a missing SQLite file
+    /// (the admin commands never make a new database). PostgreSQL that cannot be reached
+    /// fails within [`PG_CONNECT_TIMEOUT`], naming the address and the cause.
+    pub async fn open(url: &DatabaseUrl, create: bool) -> anyhow::Result<Self> {
         let db = match url {
             DatabaseUrl::Sqlite(path) => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
+                if create {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir)
+                            .with_context(|| format!("creating {}", dir.display()))?;
+                    }
                 }
                 let opts = SqliteConnectOptions::new()
                     .filename(path)
-                    .create_if_missing(true)
+                    .create_if_missing(create)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
@@ -83,12 +106,39 @@ impl Db {
                 Self::Sqlite(pool)
             }
             DatabaseUrl::Postgres(url) => {
+                let opts: PgConnectOptions = url
+                    .0
+                    .parse()
+                    .context("database_url: not a valid postgres:// URL")?;
+                let target = format!(
+                    "{}:{}/{}",
+                    opts.get_host(),
+                    opts.get_port(),
+                    opts.get_database().unwrap_or("postgres")
+                );
+                // One direct attempt first: the pool would retry silently until its timeout
+                // and then report only "pool timed out".
+                match tokio::time::timeout(PG_CONNECT_TIMEOUT, PgConnection::connect_with(&opts))
+                    .await
+                {
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                    }
+                    Ok(Err(e)) => bail!(
+                        "cannot connect to PostgreSQL at {target}: {}",
+                        root_cause(&e)
+                    ),
+                    Err(_) => bail!(
+                        "cannot connect to PostgreSQL at {target}: no answer within {} s",
+                        PG_CONNECT_TIMEOUT.as_secs()
+                    ),
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(15))
-                    .connect(&url.0)
+                    .connect_with(opts)
                     .await
-                    .context("connecting to PostgreSQL")?;
+                    .with_context(|| format!("connecting to PostgreSQL at {target}"))?;
                 Self::Postgres(pool)
             }
         };

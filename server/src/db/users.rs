@@ -12,6 +12,8 @@ pub struct UserRow {
     pub moderator: bool,
     pub admin: bool,
     pub visible_mod: bool,
+    /// The `05` id this (blinded) user was appointed or banned by before they connected.
+    pub appointed_as: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, sqlx::FromRow)]
@@ -39,7 +41,7 @@ pub struct ModeratorRow {
 }
 
 const USER_COLS: &str =
-    "id, session_id, created, last_active, banned, moderator, admin, visible_mod";
+    "id, session_id, created, last_active, banned, moderator, admin, visible_mod, appointed_as";
 
 impl Db {
     pub async fn user_by_session_id(&self, session_id: &str) -> DbResult<Option<UserRow>> {
@@ -87,7 +89,7 @@ impl Db {
                     let old: Option<i64> = sqlx::query_scalar(PENDING).bind(abs).fetch_optional(&mut *tx).await?;
                     if let Some(old) = old {
                         for q in [
-                            "UPDATE users SET created = o.created, banned = o.banned, moderator = o.moderator, admin = o.admin, visible_mod = o.visible_mod FROM (SELECT created, banned, moderator, admin, visible_mod FROM users WHERE id = $1) AS o WHERE users.id = $2",
+                            "UPDATE users SET created = o.created, banned = o.banned, moderator = o.moderator, admin = o.admin, visible_mod = o.visible_mod, appointed_as = o.session_id FROM (SELECT created, banned, moderator, admin, visible_mod, session_id FROM users WHERE id = $1) AS o WHERE users.id = $2",
                             "UPDATE users SET banned = FALSE, moderator = FALSE, admin = FALSE WHERE id = $1 AND id <> $2",
                             "UPDATE user_permission_overrides SET user_id = $2 WHERE user_id = $1",
                             "UPDATE user_permission_futures SET user_id = $2 WHERE user_id = $1",
@@ -130,14 +132,14 @@ impl Db {
     }
 
     /// Sets global moderator/admin/visibility flags; any change bumps every room's
-    /// `info_updates`. A global appointment clears a global ban.
+    /// `info_updates`. A global appointment clears a global ban. Returns whether anything changed.
     pub async fn set_global_role(
         &self,
         user: i64,
         moderator: bool,
         admin: bool,
         visible: bool,
-    ) -> DbResult<()> {
+    ) -> DbResult<bool> {
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             const Q: &str = "UPDATE users SET moderator = $1, admin = $2, visible_mod = $3, banned = (banned AND NOT $1) WHERE id = $4 AND (moderator <> $1 OR admin <> $2 OR visible_mod <> $3)";
@@ -146,12 +148,13 @@ impl Db {
                 sqlx::query("UPDATE rooms SET info_updates = info_updates + 1").execute(&mut *tx).await?;
             }
             tx.commit().await?;
-        });
-        Ok(())
+            Ok(changed > 0)
+        })
     }
 
     /// Sets a room moderator/admin appointment; a change of any flag (visibility included)
     /// bumps the room's `info_updates`. Removing the last role deletes an otherwise empty row.
+    /// Returns whether anything changed.
     pub async fn set_room_role(
         &self,
         room: i64,
@@ -159,7 +162,7 @@ impl Db {
         moderator: bool,
         admin: bool,
         visible: bool,
-    ) -> DbResult<()> {
+    ) -> DbResult<bool> {
         let moderator = moderator || admin;
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -174,8 +177,8 @@ impl Db {
                 sqlx::query("UPDATE rooms SET info_updates = info_updates + 1 WHERE id = $1").bind(room).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-        });
-        Ok(())
+            Ok(changed > 0)
+        })
     }
 
     /// Room and global moderators of a room, merged per user, sorted by session id.
@@ -202,9 +205,12 @@ impl Db {
 pub(crate) const PRUNE_OVERRIDE: &str = "DELETE FROM user_permission_overrides WHERE room = $1 AND user_id = $2 AND NOT banned AND NOT moderator AND NOT admin AND perm_read IS NULL AND perm_accessible IS NULL AND perm_write IS NULL AND perm_upload IS NULL";
 
 impl Db {
-    /// Room-level appointments only: (session id, admin, visible), sorted by id.
-    pub async fn room_appointments(&self, room: i64) -> DbResult<Vec<(String, bool, bool)>> {
-        const Q: &str = "SELECT u.session_id, o.admin, o.visible_mod FROM user_permission_overrides o JOIN users u ON u.id = o.user_id WHERE o.room = $1 AND o.moderator ORDER BY u.session_id";
+    /// Room-level appointments only: (session id, admin, visible, appointed as), sorted by id.
+    pub async fn room_appointments(
+        &self,
+        room: i64,
+    ) -> DbResult<Vec<(String, bool, bool, Option<String>)>> {
+        const Q: &str = "SELECT u.session_id, o.admin, o.visible_mod, u.appointed_as FROM user_permission_overrides o JOIN users u ON u.id = o.user_id WHERE o.room = $1 AND o.moderator ORDER BY u.session_id";
         Ok(on_pool!(self, p => sqlx::query_as(Q).bind(room).fetch_all(p).await?))
     }
 }

@@ -26,10 +26,16 @@ pub struct ModeratorLists {
 
 impl ModeratorLists {
     /// Room-level appointments decide visibility when present; admin if either role is admin.
-    pub fn from_rows(rows: Vec<ModeratorRow>) -> Self {
+    ///
+    /// With `hide_unblinded` (blinding required), a moderator appointed by `05` Session ID who
+    /// has not connected yet is left out: listing that id would publish exactly the identity
+    /// blinding hides. Apps match the list against their own blinded id, which the server
+    /// learns (and lists) from the person's first request.
+    pub fn from_rows(rows: Vec<ModeratorRow>, hide_unblinded: bool) -> Self {
         let mut out = Self::default();
         for r in rows {
-            if r.session_id.starts_with("ff") {
+            if r.session_id.starts_with("ff") || (hide_unblinded && r.session_id.starts_with("05"))
+            {
                 continue;
             }
             let room_mod = r.r_mod.unwrap_or(false);
@@ -264,7 +270,7 @@ mod tests {
 
     #[test]
     fn lists_are_sorted_and_merged() {
-        let lists = ModeratorLists::from_rows(vec![
+        let rows = vec![
             row("15cc", (false, false, false), Some((true, false, true))),
             row("15aa", (true, false, true), None),
             row("15bb", (false, false, false), Some((true, true, true))),
@@ -272,7 +278,13 @@ mod tests {
             row("ff00", (true, true, false), None),
             row("15dd", (true, true, false), Some((true, false, true))),
             row("1500", (true, false, false), None),
-        ]);
+        ];
+        assert_eq!(
+            ModeratorLists::from_rows(rows.clone(), true).admins,
+            vec!["15bb".to_owned(), "15dd".to_owned()],
+            "a 05 id is never listed while blinding is required"
+        );
+        let lists = ModeratorLists::from_rows(rows, false);
         assert_eq!(
             lists,
             ModeratorLists {

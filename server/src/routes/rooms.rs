@@ -18,7 +18,10 @@ use std::collections::BTreeMap;
 
 /// Builds the full room object for a caller.
 pub async fn room_info(ctx: &Ctx<'_>, room: RoomRow, perms: &Permissions) -> ApiResult<RoomInfo> {
-    let mods = ModeratorLists::from_rows(ctx.st.db.room_moderators(room.id).await?);
+    let mods = ModeratorLists::from_rows(
+        ctx.st.db.room_moderators(room.id).await?,
+        ctx.st.config.require_blind_keys,
+    );
     let pinned = ctx
         .st
         .db

@@ -15,11 +15,13 @@ use std::collections::{BTreeMap, HashSet};
 /// Creates the user row if needed.
 pub(crate) async fn resolve_target(ctx: &Ctx<'_>, sid: &str) -> ApiResult<UserRow> {
     let st = ctx.st;
+    let parsed = crate::admin::parse_operator_id(&sid.to_ascii_lowercase())
+        .map_err(|e| ApiError::bad_request(format!("`{sid}`: {e}")))?;
     crate::admin::resolve_user(
         &st.db,
         &st.keys,
         st.config.require_blind_keys,
-        &sid.to_ascii_lowercase(),
+        &parsed,
         st.now(),
     )
     .await
