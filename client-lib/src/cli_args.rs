@@ -11,17 +11,44 @@ pub fn parse<C: clap::Parser>(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<C, i32> {
+    parse_reporting(args, out, err, false)
+}
+
+/// [`parse`], with usage errors written as one JSON object (`{"error": …, "exit_code": 2}`)
+/// when `json_errors` is set (a command line that asked for `--json`).
+pub fn parse_reporting<C: clap::Parser>(
+    args: Vec<String>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    json_errors: bool,
+) -> Result<C, i32> {
     C::try_parse_from(args).map_err(|e| {
         let code = e.exit_code();
         let text = e.render().to_string();
         let text = text.trim_end();
         if code == 0 {
             let _ = writeln!(out, "{text}");
+        } else if json_errors {
+            let _ = writeln!(err, "{}", json_error(text, code));
         } else {
             let _ = writeln!(err, "{text}");
         }
         code
     })
+}
+
+/// The JSON form of an error message: `{"error": "...", "exit_code": N}` on one line.
+pub fn json_error(message: &str, exit_code: i32) -> String {
+    serde_json::json!({ "error": message, "exit_code": exit_code }).to_string()
+}
+
+/// Whether a command line asks for `--json` (before any `--`), so that even an error while
+/// parsing it can be reported in JSON.
+pub fn wants_json(args: &[String]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
 }
 
 #[cfg(test)]
@@ -46,6 +73,23 @@ mod tests {
             String::from_utf8(out).unwrap(),
             String::from_utf8(err).unwrap(),
         )
+    }
+
+    #[test]
+    fn json_usage_errors() {
+        let argv: Vec<String> = ["demo", "--json", "--mode", "shout"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(wants_json(&argv));
+        assert!(!wants_json(&["demo".into(), "--".into(), "--json".into()]));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let r = parse_reporting::<Demo>(argv, &mut out, &mut err, true);
+        assert_eq!(r.unwrap_err(), 2);
+        let v: serde_json::Value = serde_json::from_slice(&err).unwrap();
+        assert_eq!(v["exit_code"], 2);
+        assert!(v["error"].as_str().unwrap().starts_with("error: "), "{v}");
+        assert_eq!(err.iter().filter(|&&b| b == b'\n').count(), 1);
     }
 
     #[test]

@@ -15,6 +15,13 @@ use std::time::Duration;
 pub enum ClientError {
     #[error("request failed: {0}")]
     Http(#[from] reqwest::Error),
+    /// The server could not be reached at all (nothing was sent), after `tries` attempts.
+    #[error("cannot connect to {url}: {cause} (tried {tries} times)")]
+    Connect {
+        url: String,
+        cause: String,
+        tries: u32,
+    },
     #[error("invalid request path: {0}")]
     Path(String),
     #[error("server answered {status}: {body}")]
@@ -88,6 +95,30 @@ impl Transport {
             enc: EncType::default(),
         }
     }
+}
+
+/// Attempts to open a connection before a direct request fails (a refused or unreachable
+/// server is tried again: nothing reached it, so nothing can be applied twice).
+pub const CONNECT_TRIES: u32 = 3;
+/// Pause before the second attempt; doubled before each later one.
+const CONNECT_RETRY_PAUSE: Duration = Duration::from_millis(250);
+
+/// What went wrong under a connect error, in plain words ("connection refused").
+fn connect_cause(e: &reqwest::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    let mut last = e.to_string();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                std::io::ErrorKind::TimedOut => "timed out".to_owned(),
+                _ => io.to_string(),
+            };
+        }
+        last = s.to_string();
+        source = s.source();
+    }
+    last
 }
 
 /// Where "now" comes from for request timestamps (tests point it at a test clock).
@@ -269,17 +300,39 @@ impl SogsClient {
     ) -> Result<ApiResponse, ClientError> {
         let m = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| ClientError::Other(format!("bad method {method}")))?;
-        let mut req = self.http.request(m, format!("{}{}", self.base_url, target));
-        if let Some(t) = self.timeout {
-            req = req.timeout(t);
-        }
-        for (k, v) in self.request_headers(method, target, body, extra_headers)? {
-            req = req.header(k, v);
-        }
-        if let Some((b, _)) = body {
-            req = req.body(b.to_vec());
-        }
-        let resp = req.send().await?;
+        let mut tries = 0;
+        let mut pause = CONNECT_RETRY_PAUSE;
+        let resp = loop {
+            tries += 1;
+            // Signed afresh each time: a nonce is never sent twice.
+            let mut req = self
+                .http
+                .request(m.clone(), format!("{}{}", self.base_url, target));
+            if let Some(t) = self.timeout {
+                req = req.timeout(t);
+            }
+            for (k, v) in self.request_headers(method, target, body, extra_headers)? {
+                req = req.header(k, v);
+            }
+            if let Some((b, _)) = body {
+                req = req.body(b.to_vec());
+            }
+            match req.send().await {
+                Ok(resp) => break resp,
+                Err(e) if e.is_connect() && tries < CONNECT_TRIES => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(e) if e.is_connect() => {
+                    return Err(ClientError::Connect {
+                        url: self.base_url.clone(),
+                        cause: connect_cause(&e),
+                        tries,
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let status = resp.status().as_u16();
         let headers = resp
             .headers()

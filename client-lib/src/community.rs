@@ -118,9 +118,42 @@ pub struct RoomState {
     /// The highest message id delivered as a new message (tells new posts from edits).
     #[serde(default)]
     pub max_message_id: i64,
+    /// The lowest id of the first messages delivered (0 until then). Every message from here
+    /// to `max_message_id` has been delivered; one below it only if it is in `shown_below`
+    /// (an old message that came back, e.g. because someone reacted to it).
+    #[serde(default)]
+    pub min_message_id: i64,
+    /// Ids below `min_message_id` delivered since.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub shown_below: std::collections::BTreeSet<i64>,
     /// Rows dropped because they did not verify or decode.
     #[serde(default)]
     pub dropped: u64,
+}
+
+impl RoomState {
+    /// Whether the message with this id has never been delivered as a new message (whatever
+    /// its id or seqno order: an old message someone reacted to is new to a client that
+    /// never saw it).
+    pub fn is_unseen(&self, id: i64) -> bool {
+        self.min_message_id == 0
+            || id > self.max_message_id
+            || (id < self.min_message_id && !self.shown_below.contains(&id))
+    }
+
+    /// Records the ids of one answer's messages that were delivered as new.
+    pub fn mark_delivered(&mut self, ids: &[i64]) {
+        let (Some(&low), Some(&high)) = (ids.iter().min(), ids.iter().max()) else {
+            return;
+        };
+        if self.min_message_id == 0 {
+            self.min_message_id = low;
+        } else {
+            self.shown_below
+                .extend(ids.iter().copied().filter(|&id| id < self.min_message_id));
+        }
+        self.max_message_id = self.max_message_id.max(high);
+    }
 }
 
 /// Everything a client remembers about one server (serialize it to persist).
@@ -537,6 +570,8 @@ impl Community {
                     info,
                     seqno: None,
                     max_message_id: 0,
+                    min_message_id: 0,
+                    shown_below: Default::default(),
                     dropped: 0,
                 });
                 self.state.rooms.len() - 1
@@ -565,6 +600,10 @@ impl Community {
         if let Some(r) = self.state.room_mut(&token) {
             r.seqno = Some(info.message_sequence);
             r.max_message_id = r.max_message_id.max(max_id);
+            // Everything before now counts as delivered: old messages come back as edits.
+            if r.min_message_id == 0 {
+                r.min_message_id = 1;
+            }
             r.info = info;
         }
         Ok(())

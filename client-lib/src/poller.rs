@@ -88,6 +88,14 @@ pub struct PollResult {
     pub failed: Vec<(String, u16)>,
 }
 
+/// A reaction-only row for a message never shown: the event at `event` is its reaction
+/// change, to become a new message once the message is fetched.
+struct Unseen {
+    event: usize,
+    room: String,
+    id: i64,
+}
+
 /// Which sub-request a batch position answers.
 enum Slot {
     Capabilities,
@@ -183,6 +191,7 @@ impl Community {
             });
         }
         let mut result = PollResult::default();
+        let mut unseen = Vec::new();
         for ((req, slot), answer) in plan.into_iter().zip(answers) {
             if answer.code == 304 {
                 continue;
@@ -194,12 +203,33 @@ impl Community {
             match slot {
                 Slot::Capabilities => self.apply_capabilities(answer.body),
                 Slot::PollInfo(token) => self.apply_poll_info(&token, answer.body, &mut result),
-                Slot::Messages(token) => self.apply_messages(&token, answer.body, &mut result),
+                Slot::Messages(token) => {
+                    self.apply_messages(&token, answer.body, &mut result, &mut unseen)
+                }
                 Slot::Inbox => self.apply_dms(answer.body, false, &mut result),
                 Slot::Outbox => self.apply_dms(answer.body, true, &mut result),
             }
         }
+        self.fetch_unseen(unseen, &mut result).await;
         Ok(result)
+    }
+
+    /// A reaction-only row of a message we never showed carries no content: fetch the
+    /// message and deliver it as new in the reaction change's place. One that cannot be
+    /// fetched (deleted meanwhile, or the request failed) stays a reaction change, and is
+    /// tried again at its next change.
+    async fn fetch_unseen(&mut self, unseen: Vec<Unseen>, out: &mut PollResult) {
+        for u in unseen {
+            let Ok(m) = self.message(&u.room, u.id).await else {
+                continue;
+            };
+            if let (Some(slot), Some(room)) =
+                (out.events.get_mut(u.event), self.state.room_mut(&u.room))
+            {
+                room.mark_delivered(&[u.id]);
+                *slot = Event::NewMessage(m);
+            }
+        }
     }
 
     fn apply_capabilities(&mut self, body: serde_json::Value) {
@@ -244,7 +274,13 @@ impl Community {
     }
 
     /// CLIENT.md §2.3 for one room's `messages` answer.
-    fn apply_messages(&mut self, token: &str, body: serde_json::Value, out: &mut PollResult) {
+    fn apply_messages(
+        &mut self,
+        token: &str,
+        body: serde_json::Value,
+        out: &mut PollResult,
+        unseen: &mut Vec<Unseen>,
+    ) {
         let Some(room) = self.state.room_mut(token) else {
             return;
         };
@@ -264,6 +300,7 @@ impl Community {
         if let Some(max) = rows.iter().map(|r| r.seqno).max() {
             room.seqno = Some(room.seqno.map_or(max, |s| s.max(max)));
         }
+        let mut delivered = Vec::new();
         for row in rows {
             if row.deleted {
                 out.events.push(Event::Deletion {
@@ -274,6 +311,13 @@ impl Community {
                 continue;
             }
             if row.is_reaction_only() {
+                if room.is_unseen(row.id) {
+                    unseen.push(Unseen {
+                        event: out.events.len(),
+                        room: room.token.clone(),
+                        id: row.id,
+                    });
+                }
                 out.events.push(Event::ReactionChange {
                     room: room.token.clone(),
                     id: row.id,
@@ -282,9 +326,9 @@ impl Community {
                 });
                 continue;
             }
-            let is_new = row.id > room.max_message_id;
+            let is_new = room.is_unseen(row.id);
             if is_new {
-                room.max_message_id = row.id;
+                delivered.push(row.id);
             }
             match decode_room_message(&room.token, &row) {
                 Ok(m) if is_new => out.events.push(Event::NewMessage(m)),
@@ -301,6 +345,7 @@ impl Community {
                 }
             }
         }
+        room.mark_delivered(&delivered);
     }
 
     fn apply_dms(&mut self, body: serde_json::Value, outgoing: bool, out: &mut PollResult) {
@@ -416,6 +461,8 @@ mod tests {
                 .unwrap(),
             seqno,
             max_message_id: 0,
+            min_message_id: 0,
+            shown_below: Default::default(),
             dropped: 0,
         }
     }
@@ -486,6 +533,7 @@ mod tests {
                  "data": null, "deleted": true},
             ]),
             &mut out,
+            &mut Vec::new(),
         );
         assert_eq!(c.state().rooms[0].seqno, Some(9));
         assert_eq!(
@@ -505,7 +553,7 @@ mod tests {
             ]
         );
         // No rows: cursor unchanged.
-        c.apply_messages("a", serde_json::json!([]), &mut out);
+        c.apply_messages("a", serde_json::json!([]), &mut out, &mut Vec::new());
         assert_eq!(c.state().rooms[0].seqno, Some(9));
         // A bad row is dropped and counted, but still moves the cursor.
         let mut out = PollResult::default();
@@ -514,6 +562,7 @@ mod tests {
             serde_json::json!([{"id": 5, "session_id": "15aa", "posted": 1.0, "seqno": 12,
                                 "data": "AAAA", "signature": "AAAA"}]),
             &mut out,
+            &mut Vec::new(),
         );
         assert_eq!(c.state().rooms[0].seqno, Some(12));
         assert_eq!(c.state().rooms[0].dropped, 1);
@@ -526,6 +575,7 @@ mod tests {
             serde_json::json!([{"id": 6, "posted": 1.0, "seqno": 13, "data": "AAAA",
                                 "signature": "AAAA"}]),
             &mut out,
+            &mut Vec::new(),
         );
         assert_eq!(c.state().rooms[0].seqno, Some(12));
         assert_eq!(out.failed.len(), 1);

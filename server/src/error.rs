@@ -20,8 +20,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PreconditionFailed(String),
-    #[error("Payload too large")]
-    PayloadTooLarge,
+    /// A body over its limit (bytes), which the message states so a client can say it.
+    #[error("Payload too large: the limit is {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
     /// Stale timestamp or a reused nonce.
     #[error("{0}")]
     TooEarly(String),
@@ -59,7 +60,7 @@ impl ApiError {
             Self::NotAcceptable(_) => 406,
             Self::Conflict(_) => 409,
             Self::PreconditionFailed(_) => 412,
-            Self::PayloadTooLarge => 413,
+            Self::PayloadTooLarge { .. } => 413,
             Self::TooEarly(_) => 425,
             Self::RateLimited { .. } => 429,
             Self::ContentRejected(_) => 429,

@@ -64,7 +64,7 @@ async fn to_request(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(routes::too_large(method, &path));
+        return Err(routes::too_large(method, &path, limit));
     }
 
     let spool_large = routes::spools_body(method, &path);
@@ -82,7 +82,7 @@ async fn to_request(
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Bad request body: {e}")))?;
         len += chunk.len() as u64;
         if len > limit {
-            return Err(routes::too_large(method, &path));
+            return Err(routes::too_large(method, &path, limit));
         }
         hasher.update(&chunk);
         match spool.as_mut() {

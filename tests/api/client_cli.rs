@@ -447,3 +447,173 @@ async fn onion_option(#[values(Backend::Sqlite, Backend::Postgres)] be: Backend)
     assert!(err.contains("onion request failed"), "{err}");
     app.shutdown().await;
 }
+
+/// The newcomer's rough edges in the client CLI: a message reacted to before the first poll,
+/// downloads, the recovery password, and errors that say what to do.
+#[rstest]
+#[tokio::test]
+async fn tail_download_phrase_and_errors(
+    #[values(Backend::Sqlite, Backend::Postgres)] be: Backend,
+) {
+    let app = TestApp::spawn_with(be, |c| c.upload_max_bytes = 1000).await;
+    app.room("lobby").await;
+    let (_, url, _) = app.cli(&["url", "lobby"]).await;
+    let url = url.trim().to_owned();
+    let alice = Cli::new(Some(&app));
+    let bob = Cli::new(Some(&app));
+    alice.ok(&["id", "new", "--name", "Alice"]).await;
+    bob.run_in(&["id", "restore", "--name", "Bob"], VECTOR_PHRASE)
+        .await;
+    alice.ok(&["join", &url]).await;
+    bob.ok(&["join", &url]).await;
+
+    // #1, #2, #3, then a reaction on #1: its seqno is now the highest, its id the lowest.
+    for text in ["one", "two", "three"] {
+        alice.ok(&["post", "lobby", text]).await;
+    }
+    alice.ok(&["react", "lobby", "1", "👍"]).await;
+    let out = bob.ok(&["tail", "lobby", "--polls", "1"]).await;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines[1].starts_with("#2 ") && lines[1].ends_with(": two"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("#3 ") && lines[2].ends_with(": three"),
+        "{out}"
+    );
+    assert!(
+        lines[3].starts_with("#1 ") && lines[3].ends_with(": one  [👍 1]"),
+        "{out}"
+    );
+    // Seen now: another reaction is a reaction change, not a new message.
+    alice.ok(&["react", "lobby", "1", "🎉"]).await;
+    let out = bob.ok(&["tail", "lobby", "--polls", "1"]).await;
+    assert!(out.ends_with("\n#1 reactions: 👍 1, 🎉 1\n"), "{out}");
+
+    // Downloads: the command is shown next to the attachment, and never overwrites.
+    let src = alice.home.path().join("notes.txt");
+    std::fs::write(&src, b"attached bytes").unwrap();
+    alice
+        .ok(&["post", "lobby", "file", "--file", src.to_str().unwrap()])
+        .await;
+    let read = bob.ok(&["read", "lobby"]).await;
+    let line = read
+        .lines()
+        .find(|l| l.contains("attachment: notes.txt"))
+        .unwrap_or_else(|| panic!("{read}"));
+    let file_id: String = line
+        .rsplit("download lobby ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    assert!(file_id.parse::<i64>().is_ok(), "{line}");
+    let dest = tempfile::tempdir().unwrap();
+    let dir = dest.path().to_str().unwrap();
+    let out = bob.ok(&["download", "lobby", &file_id, "-o", dir]).await;
+    let saved = dest.path().join("notes.txt");
+    assert_eq!(
+        out,
+        format!("Saved file {file_id} (14 bytes) to {}\n", saved.display())
+    );
+    assert_eq!(std::fs::read(&saved).unwrap(), b"attached bytes");
+    std::fs::write(&saved, b"mine").unwrap();
+    let (code, _, err) = bob.run(&["download", "lobby", &file_id, "-o", dir]).await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&saved).unwrap(), b"mine");
+    bob.ok(&["download", "lobby", &file_id, "-o", dir, "--force"])
+        .await;
+    assert_eq!(std::fs::read(&saved).unwrap(), b"attached bytes");
+    let named = dest.path().join("copy.bin");
+    let j = bob
+        .json(&["download", "lobby", &file_id, "-o", named.to_str().unwrap()])
+        .await;
+    assert_eq!(j["bytes"], 14);
+    assert_eq!(j["filename"], "notes.txt");
+    assert_eq!(std::fs::read(&named).unwrap(), b"attached bytes");
+    let (code, _, err) = bob.run(&["download", "lobby", "999999", "-o", dir]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("404"), "{err}");
+
+    // Uploads over the limit: the error says the limit.
+    let big = alice.home.path().join("big.bin");
+    std::fs::write(&big, vec![7u8; 2000]).unwrap();
+    let (code, _, err) = alice
+        .run(&["post", "lobby", "big", "--file", big.to_str().unwrap()])
+        .await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("413") && err.contains("limit is 1000 bytes"),
+        "{err}"
+    );
+
+    // The recovery password, again, only when asked for.
+    let show = bob.ok(&["id", "show"]).await;
+    assert!(!show.contains(VECTOR_PHRASE), "{show}");
+    let show = bob.ok(&["id", "show", "--phrase"]).await;
+    assert!(
+        show.contains(&format!("Recovery password: {VECTOR_PHRASE}\n")),
+        "{show}"
+    );
+    assert!(show.contains("keep it secret"), "{show}");
+    let j = bob.json(&["id", "show", "--phrase"]).await;
+    assert_eq!(j["recovery_password"], VECTOR_PHRASE);
+    assert_eq!(j["session_id"], VECTOR_SESSION_ID);
+    assert!(bob
+        .json(&["id", "show"])
+        .await
+        .get("recovery_password")
+        .is_none());
+    let fresh = Cli::new(None);
+    fresh.ok(&["id", "new"]).await;
+    let show = fresh.ok(&["id", "show"]).await;
+    assert!(show.contains("No blinded ids yet"), "{show}");
+
+    // A join URL with the wrong server key: say so.
+    let wrong = Cli::new(Some(&app));
+    wrong.ok(&["id", "new"]).await;
+    let key = url.rsplit("public_key=").next().unwrap().to_owned();
+    let bad_key = format!(
+        "{}{}",
+        if key.starts_with('a') { "b" } else { "a" },
+        &key[1..]
+    );
+    let (code, _, err) = wrong.run(&["join", &url.replace(&key, &bad_key)]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("401"), "{err}");
+    assert!(err.contains("server key in the join URL"), "{err}");
+    // With --json the error is JSON too.
+    let (code, out, err) = wrong
+        .run(&["--json", "join", &url.replace(&key, &bad_key)])
+        .await;
+    assert_eq!((code, out.as_str()), (1, ""));
+    let e: Value = serde_json::from_str(&err).unwrap();
+    assert_eq!(e["exit_code"], 1);
+    assert!(e["error"].as_str().unwrap().contains("server key"), "{e}");
+    let (code, _, err) = wrong.run(&["--json", "read"]).await;
+    assert_eq!(code, 2);
+    let e: Value = serde_json::from_str(&err).unwrap();
+    assert_eq!(e["exit_code"], 2);
+    assert!(e["error"].as_str().unwrap().contains("<ROOM>"), "{e}");
+
+    // A closed port: "connection refused", and how often it was tried.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dead = url.replace(
+        app.base_url.trim_start_matches("http://"),
+        &format!("127.0.0.1:{closed}"),
+    );
+    let (code, _, err) = wrong.run(&["join", &dead]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(err.contains("tried 3 times"), "{err}");
+    app.shutdown().await;
+}

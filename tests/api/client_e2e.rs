@@ -663,3 +663,89 @@ async fn skip_history_starts_at_now(#[values(Backend::Sqlite, Backend::Postgres)
     }
     app.shutdown().await;
 }
+
+/// A message the client has never shown is new, whatever its id or seqno order: one reacted
+/// to before the first poll, and one older than the first window that comes back later.
+#[rstest]
+#[tokio::test]
+async fn poller_shows_messages_it_never_showed(
+    #[values(Backend::Sqlite, Backend::Postgres)] be: Backend,
+) {
+    let app = TestApp::spawn(be).await;
+    app.room("lobby").await;
+    let url = join_url(&app, "lobby").await;
+    let alice = member(&app, 1, "Alice", &url).await;
+    let bob = member(&app, 2, "Bob", &url).await;
+    let carol = member(&app, 3, "Carol", &url).await;
+    let mut posted = Vec::new();
+    for text in ["one", "two", "three"] {
+        posted.push(alice.post("lobby", text).await.unwrap().id);
+    }
+    alice.react("lobby", posted[0], "👍").await.unwrap();
+    let mut poller = Poller::new(bob);
+    let events = poller.poll_now().await.unwrap();
+    let shown: Vec<(i64, String, usize)> = events
+        .iter()
+        .map(|e| match e {
+            Event::NewMessage(m) => (m.id, m.text().to_owned(), m.reactions.len()),
+            other => panic!("expected only new messages, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (posted[1], "two".to_owned(), 0),
+            (posted[2], "three".to_owned(), 0),
+            (posted[0], "one".to_owned(), 1),
+        ]
+    );
+    // Shown once: a second reaction is a reaction change.
+    alice.react("lobby", posted[0], "🎉").await.unwrap();
+    match poller.poll_now().await.unwrap().as_slice() {
+        [Event::ReactionChange { id, reactions, .. }] => {
+            assert_eq!(*id, posted[0]);
+            assert_eq!(reactions.len(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Carol's first window held only #3 (as if the room had more history than `recent`
+    // returns): #1 and #2 were never shown to her.
+    let mut state = carol.state().clone();
+    let cursor = poller.community().state().rooms[0].seqno;
+    state.rooms[0].seqno = cursor;
+    state.rooms[0].max_message_id = posted[2];
+    state.rooms[0].min_message_id = posted[2];
+    let carol = Community::from_state(state, TestApp::identity(3), Some(app.anon())).unwrap();
+    let mut carols = Poller::new(carol);
+    assert_eq!(carols.poll_now().await.unwrap(), vec![]);
+    app.clock.advance(1.0);
+    alice.edit("lobby", posted[1], "two, edited").await.unwrap();
+    alice
+        .edit("lobby", posted[2], "three, edited")
+        .await
+        .unwrap();
+    match carols.poll_now().await.unwrap().as_slice() {
+        [Event::NewMessage(two), Event::Edit(three)] => {
+            assert_eq!((two.id, two.text()), (posted[1], "two, edited"));
+            assert_eq!((three.id, three.text()), (posted[2], "three, edited"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // #2 is shown now; #1 still is not.
+    app.clock.advance(1.0);
+    alice.edit("lobby", posted[1], "two, again").await.unwrap();
+    alice.unreact("lobby", posted[0], "🎉").await.unwrap();
+    match carols.poll_now().await.unwrap().as_slice() {
+        [Event::Edit(two), Event::NewMessage(one)] => {
+            assert_eq!(two.text(), "two, again");
+            assert_eq!((one.id, one.text()), (posted[0], "one"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        carols.community().state().rooms[0].shown_below,
+        [posted[0], posted[1]].into_iter().collect()
+    );
+    app.shutdown().await;
+}

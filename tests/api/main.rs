@@ -12,4 +12,5 @@ mod files;
 mod moderation;
 mod onion;
 mod reactions;
+mod repo;
 mod wire;

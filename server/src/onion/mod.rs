@@ -113,7 +113,7 @@ async fn encrypt_reply(key: &ReplyKey, plaintext: Vec<u8>) -> Result<Vec<u8>, Ap
 async fn run_inner(st: &AppState, req: Request) -> Response {
     let limit = routes::body_limit(&st.config, req.method, &req.path);
     if req.body.len() > limit {
-        return ApiError::PayloadTooLarge.into_response();
+        return ApiError::PayloadTooLarge { limit }.into_response();
     }
     IN_ONION
         .scope((), routes::dispatch(st, req, AuthMode::Headers))

@@ -47,8 +47,9 @@ pub async fn upload(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
         return Err(ApiError::bad_request("No file data"));
     }
     // Direct uploads are limited while streaming; batch and onion sub-requests land here.
-    if body.len() > ctx.st.config.upload_max_bytes {
-        return Err(ApiError::PayloadTooLarge);
+    let limit = ctx.st.config.upload_max_bytes;
+    if body.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
     }
     let filename = ctx
         .req
@@ -58,7 +59,7 @@ pub async fn upload(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
     let new = NewFile {
         room: room.id,
         uploader: Some(user.id),
-        size: i64::try_from(body.len()).map_err(|_| ApiError::PayloadTooLarge)?,
+        size: i64::try_from(body.len()).map_err(|_| ApiError::PayloadTooLarge { limit })?,
         uploaded: now,
         expiry: Some(now + NEW_UPLOAD_LIFETIME_SECS),
         filename: filename.as_deref(),

@@ -202,12 +202,12 @@ pub const ONION_BODY_LIMIT: u64 = sogs_client::onion::MAX_ONION_BODY as u64 + 64
 
 /// The error for a body over [`body_limit`]: 413, except onion endpoints, which answer every
 /// undecryptable request with a plain 400 (PROTOCOL.md §5.2).
-pub fn too_large(method: Method, path: &str) -> ApiError {
+pub fn too_large(method: Method, path: &str, limit: u64) -> ApiError {
     match Route::parse(method, path) {
         Some(Route::OnionV4 | Route::OnionV3) => {
             ApiError::bad_request("Invalid onion request: onion request body too large")
         }
-        _ => ApiError::PayloadTooLarge,
+        _ => ApiError::PayloadTooLarge { limit },
     }
 }
 
@@ -387,7 +387,9 @@ impl<'a> Ctx<'a> {
     /// Parses the body as JSON (whatever the declared content type).
     pub fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
         let Body::Memory(bytes) = &self.req.body else {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ApiError::PayloadTooLarge {
+                limit: self.st.config.max_request_bytes as u64,
+            });
         };
         serde_json::from_slice(bytes)
             .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
