@@ -21,6 +21,7 @@ struct RawConfig {
     dm_expiry_days: Option<toml::Value>,
     dm_rate_limit: Option<String>,
     http_rate_limit: Option<toml::Value>,
+    max_batch_requests: Option<toml::Value>,
     log: Option<String>,
 }
 
@@ -73,8 +74,17 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "0",
         "requests per second per client IP at the HTTP edge; 0 = off",
     ),
+    (
+        "max_batch_requests",
+        "256",
+        "most sub-requests in one /batch or /sequence (400 above)",
+    ),
     ("log", "info", "tracing filter, e.g. `sogs_server=debug`"),
 ];
+
+/// Default [`Config::max_batch_requests`]. The apps' poll batch is 1 + 2 per joined room on
+/// the server + 2 DM requests: 256 covers 126 rooms on one server, which no community has.
+pub const DEFAULT_MAX_BATCH_REQUESTS: usize = 256;
 
 #[derive(Clone, Debug)]
 pub enum DatabaseUrl {
@@ -106,6 +116,8 @@ pub struct Config {
     /// (count, per seconds) for direct messages per sender; None = unlimited.
     pub dm_rate_limit: Option<(u32, u64)>,
     pub http_rate_limit: u32,
+    /// Most sub-requests in one `/batch` or `/sequence`.
+    pub max_batch_requests: usize,
     pub log: String,
     /// The configuration file that was read, if any (for "where I looked" messages).
     pub config_file: Option<PathBuf>,
@@ -128,6 +140,7 @@ impl Config {
             dm_expiry_secs: 15.0 * 86400.0,
             dm_rate_limit: Some((20, 60)),
             http_rate_limit: 0,
+            max_batch_requests: DEFAULT_MAX_BATCH_REQUESTS,
             log: "info".into(),
             config_file: None,
         }
@@ -156,6 +169,7 @@ impl Config {
             ("dm_expiry_days", raw.dm_expiry_days.map(scalar)),
             ("dm_rate_limit", raw.dm_rate_limit),
             ("http_rate_limit", raw.http_rate_limit.map(scalar)),
+            ("max_batch_requests", raw.max_batch_requests.map(scalar)),
             ("log", raw.log),
         ];
         for (key, value) in values.iter_mut() {
@@ -211,6 +225,12 @@ impl Config {
         }
         if let Some(v) = get("dm_rate_limit") {
             cfg.dm_rate_limit = parse_rate("dm_rate_limit", v)?;
+        }
+        if let Some(v) = get("max_batch_requests") {
+            cfg.max_batch_requests = parse_num("max_batch_requests", v)?;
+            if cfg.max_batch_requests == 0 {
+                bail!("max_batch_requests: must be at least 1");
+            }
         }
         if let Some(v) = get("http_rate_limit") {
             cfg.http_rate_limit = parse_num("http_rate_limit", v)?;

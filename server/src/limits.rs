@@ -15,7 +15,7 @@ use std::time::Duration;
 impl governor::clock::Clock for Clock {
     type Instant = Duration;
     fn now(&self) -> Duration {
-        Duration::from_secs_f64(Clock::now(self).max(0.0))
+        crate::clock::duration_from_secs(Clock::now(self))
     }
 }
 
@@ -61,7 +61,12 @@ impl Limiters {
         let Some(burst) = NonZeroU32::new(count) else {
             return Ok(());
         };
-        let period = Duration::from_secs_f64(per_secs.max(0.001) / f64::from(count));
+        let per_secs = if per_secs.is_finite() {
+            per_secs.clamp(0.001, crate::clock::MAX_SPAN_SECS)
+        } else {
+            crate::clock::MAX_SPAN_SECS
+        };
+        let period = crate::clock::duration_from_secs(per_secs / f64::from(count));
         let Some(quota) = Quota::with_period(period).map(|q| q.allow_burst(burst)) else {
             return Ok(());
         };
@@ -99,6 +104,21 @@ impl Limiters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Periods no clock can express (a stored 1e300, infinity, NaN, negative) limit instead
+    /// of panicking.
+    #[test]
+    fn absurd_periods_never_panic() {
+        let l = Limiters::new(Clock::manual(1_700_000_000.0));
+        for (room, secs) in [(1, 1e300), (2, f64::INFINITY), (3, 1.8e19)] {
+            assert_eq!(l.check(Action::Post(room), 7, 1, secs), Ok(()));
+            let wait = l.check(Action::Post(room), 7, 1, secs).unwrap_err();
+            assert!(wait > 86_400 * 365, "room {room}: wait {wait}");
+        }
+        for (room, secs) in [(4, f64::NAN), (5, -3.0), (6, 0.0)] {
+            assert_eq!(l.check(Action::Post(room), 7, 1, secs), Ok(()));
+        }
+    }
 
     #[test]
     fn five_per_sixteen_then_allows_again() {

@@ -273,3 +273,113 @@ async fn unblinded_and_25_ids(#[values(Backend::Sqlite, Backend::Postgres)] be: 
     assert_eq!(c25.get("/capabilities").await.unwrap().status, 200);
     app.shutdown().await;
 }
+
+/// A message is verified against the key the request was signed with: `00` keys (whose `05`
+/// id does not carry the key's sign bit), `15` and `25` keys, each with both sign bits, post
+/// and edit directly, in `/batch` and through an onion request.
+#[rstest]
+#[tokio::test]
+async fn message_signatures_by_every_key_kind_and_sign_bit(
+    #[values(Backend::Sqlite, Backend::Postgres)] be: Backend,
+) {
+    use sogs_client::blinding::BlindedKeyPair;
+    use sogs_client::client::Transport;
+    use sogs_client::message::OutgoingMessage;
+    use sogs_client::onion::EncType;
+
+    let app = TestApp::spawn_with(be, |c| c.require_blind_keys = false).await;
+    let room = app.room("plain").await;
+    let server_pk = app.server_pk();
+    let sign_bit = |k: &[u8; 32]| k[31] >> 7;
+    // (label, signer, sign bit of the signing key); first seed found for each combination.
+    let mut signers: Vec<(String, Signer, u8)> = Vec::new();
+    for kind in ["00", "15", "25"] {
+        for bit in [0u8, 1] {
+            let signer = (1..=255u8)
+                .map(|seed| {
+                    let id = TestApp::identity(seed);
+                    match kind {
+                        "00" => Signer::Unblinded(id.signing_key().clone()),
+                        "15" => {
+                            Signer::Blinded(BlindedKeyPair::blind15(id.ed25519_seed(), &server_pk))
+                        }
+                        _ => {
+                            Signer::Blinded(BlindedKeyPair::blind25(id.ed25519_seed(), &server_pk))
+                        }
+                    }
+                })
+                .find(|s| sign_bit(s.pubkey_id().key()) == bit)
+                .unwrap();
+            signers.push((format!("{kind} bit {bit}"), signer, bit));
+        }
+    }
+    let body = |signer: &Signer, text: &str| {
+        let data = OutgoingMessage {
+            text: text.to_owned(),
+            timestamp_ms: 1_750_000_000_000,
+            ..Default::default()
+        }
+        .encode();
+        let sig = signer.sign(&data);
+        serde_json::json!({
+            "data": sogs_client::encoding::b64_encode(&data),
+            "signature": sogs_client::encoding::b64_encode(&sig),
+        })
+    };
+    for (label, signer, bit) in &signers {
+        assert_eq!(sign_bit(signer.pubkey_id().key()), *bit);
+        let direct = app.anon().with_signer(signer.clone());
+        let onion = app
+            .anon()
+            .with_signer(signer.clone())
+            .with_transport(Transport::OnionDirect {
+                enc: EncType::default(),
+            });
+        for (how, client) in [("direct", &direct), ("onion", &onion)] {
+            let text = format!("{label} {how}");
+            let r = client
+                .post_json(&format!("/room/{room}/message"), &body(signer, &text))
+                .await
+                .unwrap();
+            assert_eq!(r.status, 201, "{text}: {}", r.text());
+            let id = r.json::<Value>().unwrap()["id"].as_i64().unwrap();
+            let r = client
+                .put_json(
+                    &format!("/room/{room}/message/{id}"),
+                    &body(signer, &format!("{text} edited")),
+                )
+                .await
+                .unwrap();
+            assert_eq!(r.status, 200, "{text} edit: {}", r.text());
+            let last_edit = body(signer, &format!("{text} batch edit"));
+            let batch = serde_json::json!([
+                {"method": "POST", "path": format!("/room/{room}/message"),
+                 "json": body(signer, &format!("{text} batch"))},
+                {"method": "PUT", "path": format!("/room/{room}/message/{id}"),
+                 "json": last_edit},
+            ]);
+            let r = client.post_json("/batch", &batch).await.unwrap();
+            assert_eq!(r.status, 200);
+            let answers: Value = r.json().unwrap();
+            assert_eq!(answers[0]["code"], 201, "{text} batch: {answers}");
+            assert_eq!(answers[1]["code"], 200, "{text} batch edit: {answers}");
+            // Stored as sent: the edited data is what reads back.
+            let (_, msg) = app
+                .user(1)
+                .get_json(&format!("/room/{room}/message/{id}"))
+                .await;
+            assert_eq!(msg["data"], last_edit["data"], "{text}");
+            assert_eq!(msg["signature"], last_edit["signature"], "{text}");
+        }
+        // A signature by another key is still refused.
+        let (_, other, _) =
+            &signers[(signers.iter().position(|s| &s.0 == label).unwrap() + 1) % signers.len()];
+        let r = direct
+            .post_json(&format!("/room/{room}/message"), &body(other, "forged"))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 400, "{label}: {}", r.text());
+        assert_eq!(r.text(), "message signature verification failed");
+    }
+    app.shutdown().await;
+}

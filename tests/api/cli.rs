@@ -90,6 +90,20 @@ async fn key_url_and_rooms(#[values(Backend::Sqlite, Backend::Postgres)] be: Bac
         json!({"posts": 5, "seconds": 16.0, "default": true})
     );
     cli_ok(&app, &["room", "update", "second", "--rate-limit", "3/60"]).await;
+    // Periods that no clock can hold are usage errors, and change nothing.
+    for bad in [
+        "1/1e300",
+        "1/18446744073709551615",
+        "1/inf",
+        "1/NaN",
+        "1/-5",
+    ] {
+        let (code, _, err) = app
+            .cli(&["room", "update", "second", "--rate-limit", bad])
+            .await;
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("--rate-limit"), "{bad}: {err}");
+    }
     let (_, out, _) = app.cli(&["room", "list"]).await;
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(

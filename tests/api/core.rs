@@ -621,3 +621,51 @@ async fn text_postgres_cannot_store_is_refused_or_ignored(
     assert_eq!(r.status, 200, "{}", r.text());
     app.shutdown().await;
 }
+
+/// A `/batch` or `/sequence` over `max_batch_requests` is refused before any of it runs,
+/// directly and inside an onion request; at the bound it runs.
+#[rstest]
+#[tokio::test]
+async fn batch_size_is_bounded(#[values(Backend::Sqlite, Backend::Postgres)] be: Backend) {
+    use sogs_client::client::Transport;
+    use sogs_client::onion::EncType;
+    let app = TestApp::spawn_with(be, |c| c.max_batch_requests = 3).await;
+    let room = app.room("lobby").await;
+    let user = app.user(1);
+    let post = |text: &str| {
+        json!({"method": "POST", "path": format!("/room/{room}/message"),
+               "json": user.post_body(text)})
+    };
+    let onion = app.user(1).client.with_transport(Transport::OnionDirect {
+        enc: EncType::default(),
+    });
+    for path in ["/batch", "/sequence"] {
+        for client in [&user.client, &onion] {
+            let four = json!([post("a"), post("b"), post("c"), post("d")]);
+            let r = client.post_json(path, &four).await.unwrap();
+            assert_eq!(r.status, 400, "{path}");
+            assert_eq!(
+                r.text(),
+                "Too many sub-requests: 4 (at most 3 per request)",
+                "{path}"
+            );
+        }
+    }
+    // Nothing of the refused batches was posted.
+    let (_, recent) = user
+        .get_json(&format!("/room/{room}/messages/recent"))
+        .await;
+    assert_eq!(recent.as_array().unwrap().len(), 0);
+    let three = json!([post("x"), post("y"), post("z")]);
+    let r = user.client.post_json("/batch", &three).await.unwrap();
+    assert_eq!(r.status, 200);
+    let answers: Value = r.json().unwrap();
+    let codes: Vec<i64> = answers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, vec![201, 201, 201]);
+    app.shutdown().await;
+}

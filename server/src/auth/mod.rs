@@ -99,8 +99,16 @@ fn parse_claim(req: &Request, require_blind: bool) -> Result<Option<Claim>, ApiE
     }))
 }
 
+/// An authenticated caller: the user row and the Ed25519 key the request was signed with
+/// (the `00` key of an unblinded caller, whose row holds the derived `05` id).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: UserRow,
+    pub signing_key: [u8; 32],
+}
+
 /// Authenticates a request from its own headers. `Ok(None)` = anonymous.
-pub async fn authenticate(st: &AppState, req: &Request) -> Result<Option<UserRow>, ApiError> {
+pub async fn authenticate(st: &AppState, req: &Request) -> Result<Option<Caller>, ApiError> {
     let Some(claim) = parse_claim(req, st.config.require_blind_keys)? else {
         return Ok(None);
     };
@@ -162,5 +170,8 @@ pub async fn authenticate(st: &AppState, req: &Request) -> Result<Option<UserRow
     if user.banned {
         return Err(ApiError::forbidden("Banned"));
     }
-    Ok(Some(user))
+    Ok(Some(Caller {
+        user,
+        signing_key: claim.ed_key,
+    }))
 }

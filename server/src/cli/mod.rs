@@ -305,8 +305,7 @@ fn room_or_global(room: &Option<String>) -> String {
 
 /// Unix seconds as an HTTP date, for human-readable listings.
 fn http_time(t: f64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(t.max(0.0));
-    httpdate::fmt_http_date(t)
+    crate::clock::http_date(t)
 }
 
 async fn execute(cmd: Command, config: Config, io: &mut Io<'_>) -> anyhow::Result<()> {

@@ -146,6 +146,9 @@ pub enum RateLimitArg {
     Limit(u32, f64),
 }
 
+/// The longest period a room's post limit may have: one year.
+const MAX_RATE_LIMIT_SECS: f64 = 365.0 * 86_400.0;
+
 fn parse_rate_limit(s: &str) -> Result<RateLimitArg, String> {
     match s {
         "off" => return Ok(RateLimitArg::Off),
@@ -161,6 +164,11 @@ fn parse_rate_limit(s: &str) -> Result<RateLimitArg, String> {
         .ok()
         .filter(|v: &f64| v.is_finite() && *v > 0.0)
         .ok_or_else(err)?;
+    if secs > MAX_RATE_LIMIT_SECS {
+        return Err(format!(
+            "the rate limit's period must be at most {MAX_RATE_LIMIT_SECS} seconds (one year)"
+        ));
+    }
     Ok(RateLimitArg::Limit(n, secs))
 }
 

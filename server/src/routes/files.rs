@@ -12,7 +12,6 @@ use crate::files::{
 use crate::http::{Response, ResponseBody, OCTET};
 use serde::Serialize;
 use sogs_client::disposition::content_disposition;
-use std::time::{Duration, UNIX_EPOCH};
 use utoipa::ToSchema;
 
 /// Longest `max-age` given to a download that never expires.
@@ -77,7 +76,7 @@ pub async fn upload(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
 }
 
 fn http_date(secs: f64) -> String {
-    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs_f64(secs.max(0.0)))
+    crate::clock::http_date(secs)
 }
 
 /// Download a file of a room (also the room image, via `image_id`). Anything after the id is

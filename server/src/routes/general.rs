@@ -147,13 +147,20 @@ pub async fn sub_response(resp: Response) -> ApiResult<SubResponse> {
     responses((status = 200, body = [SubResponse]), (status = 400, description = "Invalid sub-request")))]
 pub async fn batch(ctx: &Ctx<'_>, stop_on_error: bool) -> ApiResult<Response> {
     let subs: Vec<SubRequest> = ctx.json()?;
+    let max = ctx.st.config.max_batch_requests;
+    if subs.len() > max {
+        return Err(ApiError::bad_request(format!(
+            "Too many sub-requests: {} (at most {max} per request)",
+            subs.len()
+        )));
+    }
     let reqs = subs
         .into_iter()
         .map(|s| sub_request(s, ctx.req.peer))
         .collect::<ApiResult<Vec<_>>>()?;
     let mut out = Vec::with_capacity(reqs.len());
     for req in reqs {
-        let resp = dispatch(ctx.st, req, AuthMode::Inherited(ctx.user.clone())).await;
+        let resp = dispatch(ctx.st, req, AuthMode::Inherited(ctx.caller())).await;
         let sub = sub_response(resp).await?;
         let failed = !(200..300).contains(&sub.code);
         out.push(sub);

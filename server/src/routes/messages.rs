@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
 use crate::limits::{post_limit, Action};
 use serde::Deserialize;
-use sogs_client::blinding::verify_message_signature;
+use sogs_client::blinding::{verify_ed25519, verify_message_signature};
 use sogs_client::encoding::b64_decode;
 use sogs_client::ids::SessionId;
 use utoipa::ToSchema;
@@ -188,8 +188,14 @@ pub struct PostBody {
 }
 
 impl PostBody {
-    /// The decoded data and signature, verified against the author's id.
-    fn content(&self, author: &str) -> ApiResult<(Vec<u8>, [u8; 64])> {
+    /// The decoded data and signature, verified against the key the request was signed
+    /// with (what an unblinded `00` caller signs with; its `05` id does not carry the key's
+    /// sign bit), else against the author's id as the apps verify it.
+    fn content(
+        &self,
+        author: &str,
+        signing_key: Option<[u8; 32]>,
+    ) -> ApiResult<(Vec<u8>, [u8; 64])> {
         let data = self
             .data
             .as_deref()
@@ -203,7 +209,8 @@ impl PostBody {
             .ok_or_else(|| ApiError::bad_request("'signature' must be 64 bytes of base64"))?;
         let author = SessionId::parse(author)
             .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored user id is not an id")))?;
-        if !verify_message_signature(&author, &data, &signature) {
+        let by_key = signing_key.is_some_and(|k| verify_ed25519(&k, &data, &signature));
+        if !by_key && !verify_message_signature(&author, &data, &signature) {
             return Err(ApiError::bad_request(
                 "message signature verification failed",
             ));
@@ -260,7 +267,7 @@ pub async fn post_message(ctx: &Ctx<'_>, token: &str) -> ApiResult<Response> {
     let user = ctx.require_user()?;
     let (room, perms) = ctx.room(token, Need::Write).await?;
     let body: PostBody = ctx.json()?;
-    let (data, signature) = body.content(&user.session_id)?;
+    let (data, signature) = body.content(&user.session_id, ctx.signing_key)?;
     let whisper_mods = body.whisper_mods.unwrap_or(false);
     let whisper_to = match body.whisper_to.as_deref() {
         None => None,
@@ -323,7 +330,7 @@ pub async fn edit_message(ctx: &Ctx<'_>, token: &str, id: i64) -> ApiResult<Resp
     if msg.author != user.id {
         return Err(ApiError::forbidden("Only the author may edit a message"));
     }
-    let (data, signature) = body.content(&user.session_id)?;
+    let (data, signature) = body.content(&user.session_id, ctx.signing_key)?;
     let files = body.file_ids()?;
     if screen_content(ctx, &room, &perms, user, &data).await? {
         // Silently filtered: nothing changes, and the author is not told.

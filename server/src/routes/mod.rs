@@ -217,7 +217,7 @@ pub enum AuthMode {
     /// Verify the request's own X-SOGS-* headers.
     Headers,
     /// A batch sub-request: use the outer request's caller, ignore inner headers.
-    Inherited(Option<UserRow>),
+    Inherited(Option<auth::Caller>),
 }
 
 /// Answers one request. Never fails: errors become their responses here.
@@ -231,13 +231,19 @@ pub fn dispatch(st: &AppState, req: Request, auth: AuthMode) -> BoxFuture<'_, Re
 }
 
 async fn handle(st: &AppState, req: Request, auth: AuthMode) -> ApiResult<Response> {
-    let user = match auth {
+    let caller = match auth {
         AuthMode::Headers => auth::authenticate(st, &req).await?,
-        AuthMode::Inherited(user) => user,
+        AuthMode::Inherited(caller) => caller,
     };
+    let (user, signing_key) = caller.map(|c| (c.user, c.signing_key)).unzip();
     let path = req.path.clone();
     let route = Route::parse(req.method, &path).ok_or(ApiError::NotFound)?;
-    let ctx = Ctx { st, req, user };
+    let ctx = Ctx {
+        st,
+        req,
+        user,
+        signing_key,
+    };
     use Route::*;
     match route {
         Capabilities => general::capabilities(&ctx).await,
@@ -292,6 +298,8 @@ pub struct Ctx<'a> {
     pub st: &'a AppState,
     pub req: Request,
     pub user: Option<UserRow>,
+    /// The Ed25519 key the request was signed with (set exactly when `user` is).
+    pub signing_key: Option<[u8; 32]>,
 }
 
 /// A room permission a handler requires.
@@ -307,6 +315,14 @@ pub enum Need {
 }
 
 impl<'a> Ctx<'a> {
+    /// The caller, for sub-requests that run as the same caller.
+    pub fn caller(&self) -> Option<auth::Caller> {
+        Some(auth::Caller {
+            user: self.user.clone()?,
+            signing_key: self.signing_key?,
+        })
+    }
+
     pub fn require_user(&self) -> ApiResult<&UserRow> {
         self.user
             .as_ref()
