@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Session Community server (SOGS v3)", description = "Rooms, messages, moderation, files, reactions, direct messages and onion requests. Authenticated with X-SOGS-Pubkey/Timestamp/Nonce/Signature headers."),
     paths(
-        general::capabilities, general::batch, general::sequence_doc, general::openapi_json, general::docs,
+        general::capabilities, general::batch, general::sequence_doc, general::openapi_json, general::docs, general::health,
         rooms::list_rooms, rooms::get_room, rooms::update_room, rooms::poll_info,
         messages::since, messages::recent, messages::before, messages::get_message,
         messages::post_message, messages::edit_message, messages::delete_message,

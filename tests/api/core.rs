@@ -669,3 +669,26 @@ async fn batch_size_is_bounded(#[values(Backend::Sqlite, Backend::Postgres)] be:
     assert_eq!(codes, vec![201, 201, 201]);
     app.shutdown().await;
 }
+
+/// `GET /healthz`: 200 naming the engine while the database answers, a clean 503 once it
+/// does not.
+#[rstest]
+#[tokio::test]
+async fn health_follows_the_database(#[values(Backend::Sqlite, Backend::Postgres)] be: Backend) {
+    let app = TestApp::spawn(be).await;
+    let r = app.anon().get("/healthz").await.unwrap();
+    assert_eq!(r.status, 200);
+    let engine = match be {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!(
+        r.json::<Value>().unwrap(),
+        json!({"status": "ok", "database": engine})
+    );
+    app.state.db.close().await;
+    let r = app.anon().get("/healthz").await.unwrap();
+    assert_eq!(r.status, 503);
+    assert_eq!(r.text(), "Service unavailable");
+    app.shutdown().await;
+}

@@ -91,3 +91,43 @@ fn ci_runs_the_install_check() {
     assert!(readme.contains("cargo install --locked --path server"));
     assert!(readme.contains("cargo install --locked --path client-lib"));
 }
+
+/// The container's healthcheck command, run against the real server (its port swapped in):
+/// succeeds while the database answers, fails once it does not.
+#[rstest::rstest]
+#[tokio::test]
+async fn docker_healthcheck_command_works(
+    #[values(sogs_tests::Backend::Sqlite, sogs_tests::Backend::Postgres)] be: sogs_tests::Backend,
+) {
+    let compose = read("docker-compose.yml");
+    let services = compose_services(&compose);
+    let line = services[1]
+        .1
+        .iter()
+        .find_map(|l| l.strip_prefix("test: "))
+        .expect("sogs has a healthcheck");
+    let argv: Vec<String> = serde_json::from_str(line).unwrap();
+    assert_eq!(argv[..3], ["CMD", "bash", "-c"]);
+    let app = sogs_tests::TestApp::spawn(be).await;
+    let script = argv[3].replace("/8080", &format!("/{}", app.addr.port()));
+    assert_ne!(script, argv[3]);
+    let run = |script: String| async move {
+        tokio::process::Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .status()
+            .await
+            .unwrap()
+            .success()
+    };
+    assert!(
+        run(script.clone()).await,
+        "healthcheck failed on a healthy server"
+    );
+    app.state.db.close().await;
+    assert!(
+        !run(script).await,
+        "healthcheck passed with the database closed"
+    );
+    app.shutdown().await;
+}

@@ -164,4 +164,9 @@ impl Db {
     pub async fn close(&self) {
         on_pool!(self, p => p.close().await)
     }
+
+    /// One trivial statement: whether the database answers at all (health checks).
+    pub async fn ping(&self) -> DbResult<()> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))
+    }
 }

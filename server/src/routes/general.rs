@@ -176,6 +176,32 @@ pub async fn batch(ctx: &Ctx<'_>, stop_on_error: bool) -> ApiResult<Response> {
     responses((status = 200, body = [SubResponse])))]
 pub async fn sequence_doc() {}
 
+/// How long a health check waits for the database.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Health for load balancers, container runtimes and monitoring: 200 when the database answers
+/// within 2 s, 503 when it does not.
+#[utoipa::path(get, path = "/healthz", tag = "general",
+    responses((status = 200, description = "`{\"status\": \"ok\", \"database\": \"sqlite\"|\"postgres\"}`"),
+        (status = 503, description = "The database does not answer")))]
+pub async fn health(ctx: &Ctx<'_>) -> ApiResult<Response> {
+    let db = &ctx.st.db;
+    match tokio::time::timeout(HEALTH_TIMEOUT, db.ping()).await {
+        Ok(Ok(())) => Ok(Response::json(
+            200,
+            &serde_json::json!({"status": "ok", "database": db.engine()}),
+        )),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: database error");
+            Err(ApiError::Unavailable)
+        }
+        Err(_) => {
+            tracing::warn!("health check: database did not answer within 2 s");
+            Err(ApiError::Unavailable)
+        }
+    }
+}
+
 /// The OpenAPI document of this API.
 #[utoipa::path(get, path = "/openapi.json", tag = "general",
     responses((status = 200, description = "OpenAPI 3.1 document")))]
