@@ -996,7 +996,7 @@ impl Community {
     // Direct messages
 
     /// The blinded ids a DM to `to` may go to: a `15…`/`25…` id as given; for a `05…` Session
-    /// ID its two 15-blinded candidates (PROTOCOL.md §3.6), one known from room info first.
+    /// ID its two 15-blinded candidates (PROTOCOL.md §3.3, §3.6), one known from room info first.
     pub fn dm_candidates(&self, to: &SessionId) -> Result<Vec<SessionId>, CommunityError> {
         match to.prefix() {
             IdPrefix::Blinded15 | IdPrefix::Blinded25 => Ok(vec![*to]),

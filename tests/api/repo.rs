@@ -131,3 +131,18 @@ async fn docker_healthcheck_command_works(
     );
     app.shutdown().await;
 }
+
+/// Every `PROTOCOL.md`/`CLIENT.md`/`IDENTITY.md`/`DATA-MODEL.md §N` the code cites is a
+/// section of the notes in `docs/`.
+#[test]
+fn every_cited_protocol_section_is_in_docs() {
+    let out = std::process::Command::new("bash")
+        .arg(repo().join("docs/check-citations.sh"))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("citations resolve"), "{text}");
+}

@@ -1,7 +1,7 @@
 //! All file I/O of the server's data: where uploads live on disk, how they get there (a
 //! complete temporary file renamed into place, so a crash never leaves a partial file
 //! visible), reading and deleting them, and the temporary files large request bodies are
-//! spooled to. Also the filename rules of PROTOCOL.md §8.5: the stored name (cleaned from
+//! spooled to. Also the filename rules of PROTOCOL.md §8.5, §12.1: the stored name (cleaned from
 //! the upload's Content-Disposition, parsed by `sogs_client::disposition`) and the sanitised
 //! name on disk.
 
