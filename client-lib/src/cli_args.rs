@@ -51,6 +51,29 @@ pub fn wants_json(args: &[String]) -> bool {
         .any(|a| a == "--json")
 }
 
+/// The commands and arguments of `cmd` (recursively) that have no help text, as
+/// `" sogs room add <token>"`-style paths; `--help`/`--version` are clap's own.
+pub fn undocumented(cmd: &clap::Command) -> Vec<String> {
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        let path = format!("{path} {}", cmd.get_name());
+        if cmd.get_about().is_none() {
+            missing.push(path.clone());
+        }
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id != "help" && id != "version" && arg.get_help().is_none() {
+                missing.push(format!("{path} <{id}>"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, &path, missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(cmd, "", &mut missing);
+    missing
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -73,6 +96,20 @@ mod tests {
             String::from_utf8(out).unwrap(),
             String::from_utf8(err).unwrap(),
         )
+    }
+
+    #[test]
+    fn undocumented_arguments_are_found() {
+        let cmd = <Demo as clap::CommandFactory>::command();
+        let n = cmd.get_name().to_owned();
+        assert_eq!(
+            undocumented(&cmd),
+            vec![
+                format!(" {n}"),
+                format!(" {n} <mode>"),
+                format!(" {n} <room>")
+            ]
+        );
     }
 
     #[test]

@@ -412,23 +412,7 @@ mod tests {
     /// Every command and every argument of `--help` says what it is for.
     #[test]
     fn every_command_and_argument_is_described() {
-        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
-            let path = format!("{path} {}", cmd.get_name());
-            if cmd.get_about().is_none() {
-                missing.push(path.clone());
-            }
-            for arg in cmd.get_arguments() {
-                let id = arg.get_id().as_str();
-                if id != "help" && id != "version" && arg.get_help().is_none() {
-                    missing.push(format!("{path} <{id}>"));
-                }
-            }
-            for sub in cmd.get_subcommands() {
-                walk(sub, &path, missing);
-            }
-        }
-        let mut missing = Vec::new();
-        walk(&<Cli as clap::CommandFactory>::command(), "", &mut missing);
+        let missing = crate::cli_args::undocumented(&<Cli as clap::CommandFactory>::command());
         assert!(missing.is_empty(), "no help text for: {missing:?}");
     }
 
